@@ -24,7 +24,8 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
   program.exitOverride();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may report failure without throwing (e.g. `ipam check` found problems).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit with code 0 and have already printed.

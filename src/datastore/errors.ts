@@ -13,3 +13,10 @@ export class DatastoreUnavailableError extends TabbyError {
     super('DATASTORE_UNAVAILABLE', message, options);
   }
 }
+
+/** The datastore configuration is wrong (unsupported type, bad URL, unreadable file); the message says which and how to fix it. */
+export class DatastoreConfigError extends TabbyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DATASTORE_CONFIG', message, options);
+  }
+}

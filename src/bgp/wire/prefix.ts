@@ -1,0 +1,76 @@
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './address.js';
+import { BgpEncodeError } from './errors.js';
+import { AFI_IPV4, AFI_IPV6, type Prefix } from './types.js';
+
+/** Address size in bytes for the families the codec carries, or undefined. */
+export function addressBytes(afi: number): 4 | 16 | undefined {
+  if (afi === AFI_IPV4) return 4;
+  if (afi === AFI_IPV6) return 16;
+  return undefined;
+}
+
+/**
+ * Decodes a run of (length, prefix bytes) NLRI entries in buf[start, end). Returns null if
+ * it cannot be parsed (a length over the family's bits, or bytes running past `end`); the
+ * caller maps that to its own error. Host bits beyond the length are cleared.
+ */
+export function decodePrefixes(buf: Buffer, start: number, end: number, afi: number): Prefix[] | null {
+  const size = addressBytes(afi);
+  if (size === undefined) return null;
+  const out: Prefix[] = [];
+  let off = start;
+  while (off < end) {
+    const length = buf[off]!;
+    if (length > size * 8) return null;
+    const n = (length + 7) >> 3;
+    if (off + 1 + n > end) return null;
+    const addr = Buffer.alloc(size);
+    buf.copy(addr, 0, off + 1, off + 1 + n);
+    if (length % 8 !== 0) addr[n - 1]! &= (0xff << (8 - (length % 8))) & 0xff;
+    out.push({ prefix: size === 4 ? formatIpv4(addr) : formatIpv6(addr), length });
+    off += 1 + n;
+  }
+  return out;
+}
+
+/** The address bytes of a prefix, validated: right family, length in range, no host bits. */
+export function prefixBytes(p: Prefix, afi: number): Buffer {
+  const size = addressBytes(afi);
+  if (size === undefined) throw new BgpEncodeError(`cannot encode prefixes of AFI ${afi}: only IPv4 (1) and IPv6 (2) are supported`);
+  const addr = size === 4 ? parseIpv4(p.prefix) : parseIpv6(p.prefix);
+  if (!addr) throw new BgpEncodeError(`prefix address '${p.prefix}' is not a valid ${size === 4 ? 'IPv4' : 'IPv6'} address`);
+  if (!Number.isInteger(p.length) || p.length < 0 || p.length > size * 8) {
+    throw new BgpEncodeError(`prefix ${p.prefix}/${p.length}: length must be 0..${size * 8}`);
+  }
+  for (let bit = p.length; bit < size * 8; bit++) {
+    if (addr[bit >> 3]! & (0x80 >> (bit & 7))) {
+      throw new BgpEncodeError(`prefix ${p.prefix}/${p.length} has host bits set; send the network address`);
+    }
+  }
+  return addr;
+}
+
+export function encodePrefixes(prefixes: readonly Prefix[], afi: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of prefixes) {
+    const addr = prefixBytes(p, afi);
+    parts.push(Buffer.from([p.length]), addr.subarray(0, (p.length + 7) >> 3));
+  }
+  return Buffer.concat(parts);
+}
+
+/** 'a.b.c.d/len' or 'x::/len' text, for logs. */
+export function formatPrefix(p: Prefix): string {
+  return `${p.prefix}/${p.length}`;
+}
+
+/** Parses 'a.b.c.d/len' or IPv6 'x::/len' text into a Prefix (host bits must be zero). */
+export function parsePrefix(text: string): Prefix {
+  const slash = text.lastIndexOf('/');
+  const prefix = slash < 0 ? text : text.slice(0, slash);
+  const isV6 = prefix.includes(':');
+  const length = slash < 0 ? (isV6 ? 128 : 32) : Number(text.slice(slash + 1));
+  const afi = isV6 ? AFI_IPV6 : AFI_IPV4;
+  const bytes = prefixBytes({ prefix, length }, afi);
+  return { prefix: isV6 ? formatIpv6(bytes) : formatIpv4(bytes), length };
+}

@@ -1,0 +1,157 @@
+/**
+ * The desired dataplane state of one node, as a pure function of the datastore facts and
+ * the node's name. Every entry is the exact message the dataplane should hold for it, keyed
+ * like the message (hostname, pool id, endpoint key, route dst), so diffing two states
+ * gives the messages to send.
+ *
+ * Routes, one per destination (when two sources want the same destination, the more
+ * specific knowledge wins: local-workload > remote-workload > host > local-block >
+ * remote-block):
+ *  - local-workload  /32 per address of each endpoint on this node, via its interface;
+ *  - local-block     blackhole for each block affine to this node (addresses in it that no
+ *                    local workload holds must not leak towards the default route);
+ *  - remote-block    each block affine to another node, via that node's address, with the
+ *                    encapsulation of the pool holding the block;
+ *  - remote-workload /32 for an address another node holds in a block not affine to it:
+ *                    from the block's allocation attributes (`secondary.node`) and from
+ *                    endpoints on other nodes whose address no block of theirs covers;
+ *  - host            /32 of every node's own address (for the BPF dataplane's lookups).
+ * Routes to a node whose address is unknown are left out until it is known.
+ */
+import { blockContaining, cidrContains, cidrCovers, formatCidr, parseCidr, parseIPv4, type Cidr } from '../ipam/cidr.js';
+import {
+  workloadEndpointKey,
+  type HostMetadataUpdate,
+  type IPPoolUpdate,
+  type RouteEncap,
+  type RouteType,
+  type RouteUpdate,
+  type WorkloadEndpointUpdate,
+} from '../dataplane/messages.js';
+import type { BlockFacts, EndpointFacts, NodeFacts, PoolFacts } from './inputs.js';
+
+export interface CalcFacts {
+  nodes: ReadonlyMap<string, NodeFacts>;
+  pools: ReadonlyMap<string, PoolFacts>;
+  /** Keyed by block CIDR text. */
+  blocks: ReadonlyMap<string, BlockFacts>;
+  /** Keyed by the endpoint's datastore key. */
+  endpoints: ReadonlyMap<string, EndpointFacts>;
+}
+
+export interface DesiredState {
+  hosts: Map<string, HostMetadataUpdate>;
+  pools: Map<string, IPPoolUpdate>;
+  endpoints: Map<string, WorkloadEndpointUpdate>;
+  routes: Map<string, RouteUpdate>;
+}
+
+export function emptyDesiredState(): DesiredState {
+  return { hosts: new Map(), pools: new Map(), endpoints: new Map(), routes: new Map() };
+}
+
+const PRIORITY: Record<RouteType, number> = {
+  'local-workload': 5,
+  'remote-workload': 4,
+  host: 3,
+  'local-block': 2,
+  'remote-block': 1,
+};
+
+/** IPIP wins over VXLAN when a (misconfigured) pool asks for both. */
+export function encapFor(pool: PoolFacts | undefined, sameSubnet: boolean): RouteEncap {
+  if (!pool) return 'none';
+  const applies = (mode: PoolFacts['ipipMode']) => mode === 'Always' || (mode === 'CrossSubnet' && !sameSubnet);
+  if (applies(pool.ipipMode)) return 'ipip';
+  if (applies(pool.vxlanMode)) return 'vxlan';
+  return 'none';
+}
+
+/** The most specific pool covering `c`. */
+function poolCovering(pools: Iterable<PoolFacts>, c: Cidr): PoolFacts | undefined {
+  let best: PoolFacts | undefined;
+  for (const p of pools) if (cidrCovers(p.cidr, c) && (!best || p.cidr.prefix > best.cidr.prefix)) best = p;
+  return best;
+}
+
+export function computeDesiredState(facts: CalcFacts, localNode: string): DesiredState {
+  const state = emptyDesiredState();
+  const local = facts.nodes.get(localNode);
+  const pools = [...facts.pools.values()];
+
+  for (const n of facts.nodes.values()) {
+    if (n.ipv4) state.hosts.set(n.name, { type: 'HostMetadataUpdate', hostname: n.name, ipv4Addr: n.ipv4 });
+  }
+  for (const p of facts.pools.values()) {
+    state.pools.set(p.name, { type: 'IPPoolUpdate', id: p.name, cidr: formatCidr(p.cidr), ipipMode: p.ipipMode, vxlanMode: p.vxlanMode, natOutgoing: p.natOutgoing });
+  }
+
+  const offer = (r: RouteUpdate) => {
+    const have = state.routes.get(r.dst);
+    if (!have || PRIORITY[r.routeType] > PRIORITY[have.routeType]) state.routes.set(r.dst, r);
+  };
+
+  /** A route to another node's prefix, or nothing while that node's address is unknown. */
+  const toNode = (dst: Cidr, routeType: 'remote-block' | 'remote-workload', nodeName: string) => {
+    const node = facts.nodes.get(nodeName);
+    if (!node?.ipv4) return;
+    const subnetKnown = local?.ipv4Subnet !== undefined;
+    const sameSubnet = subnetKnown && cidrContains(local!.ipv4Subnet!, parseIPv4(node.ipv4));
+    offer({
+      type: 'RouteUpdate',
+      dst: formatCidr(dst),
+      routeType,
+      nextHop: node.ipv4,
+      dstNode: nodeName,
+      // Unknown subnet counts as a different one: encapsulating always delivers.
+      encap: encapFor(poolCovering(pools, dst), sameSubnet),
+      ...(subnetKnown ? { sameSubnet } : {}),
+    });
+  };
+
+  for (const n of facts.nodes.values()) {
+    if (n.ipv4) offer({ type: 'RouteUpdate', dst: `${n.ipv4}/32`, routeType: 'host', nextHop: n.ipv4, dstNode: n.name, encap: 'none' });
+  }
+
+  const blockPrefixes = new Set<number>();
+  for (const b of facts.blocks.values()) {
+    blockPrefixes.add(b.cidr.prefix);
+    if (b.affinity === localNode) offer({ type: 'RouteUpdate', dst: formatCidr(b.cidr), routeType: 'local-block', dstNode: localNode, encap: 'none' });
+    else if (b.affinity !== undefined) toNode(b.cidr, 'remote-block', b.affinity);
+    for (const { ip, node } of b.borrowed) {
+      if (node !== localNode) toNode({ family: 4, base: ip, prefix: 32 }, 'remote-workload', node);
+    }
+  }
+
+  /** The node holding the affinity of the block that contains `ip`, if we know that block. */
+  const affineNodeOf = (ip: number): string | undefined => {
+    for (const prefix of blockPrefixes) {
+      const b = facts.blocks.get(formatCidr(blockContaining(ip, prefix)));
+      if (b) return b.affinity;
+    }
+    return undefined;
+  };
+
+  for (const ep of facts.endpoints.values()) {
+    if (ep.node === localNode) {
+      state.endpoints.set(workloadEndpointKey(ep.id), {
+        type: 'WorkloadEndpointUpdate',
+        id: ep.id,
+        ifaceName: ep.ifaceName,
+        ...(ep.mac !== undefined ? { mac: ep.mac } : {}),
+        ipv4Nets: ep.ipv4Nets,
+        labels: ep.labels,
+        profileIds: ep.profileIds,
+      });
+      for (const net of ep.ipv4Nets) {
+        offer({ type: 'RouteUpdate', dst: net, routeType: 'local-workload', dstNode: localNode, iface: ep.ifaceName, encap: 'none' });
+      }
+      continue;
+    }
+    for (const net of ep.ipv4Nets) {
+      const ip = parseCidr(net).base;
+      if (affineNodeOf(ip) !== ep.node) toNode({ family: 4, base: ip, prefix: 32 }, 'remote-workload', ep.node);
+    }
+  }
+  return state;
+}
