@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ResourceClient, describe } from '../../client/resources.js';
-import { assertValid, kindInfo, parseDocuments, type Resource } from '../../resources/index.js';
-import { definitionOf } from '../../resources/registry.js';
+import { assertValid, kindInfo, kindInfoOf, parseDocuments, type Resource } from '../../resources/index.js';
 import { TabbyError } from '../../errors.js';
 import { addDatastoreOptions, withDatastore } from '../datastore-options.js';
 import { readInput } from '../read-input.js';
@@ -78,7 +77,7 @@ async function writeOne(client: ResourceClient, verb: WriteVerb, r: Resource): P
       await client.replace(r);
       return 'replaced';
     case 'delete':
-      await client.delete(definitionOf(r).info, r.metadata.name, r.metadata.namespace);
+      await client.delete(kindInfoOf(r), r.metadata.name, r.metadata.namespace);
       return 'deleted';
   }
 }
