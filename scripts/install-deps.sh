@@ -8,7 +8,7 @@ PACKAGES=(
   # build: the native addon (node-gyp, libbpf) and the BPF objects (clang -target bpf)
   build-essential python3 pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool
   # dataplane and lab
-  iproute2 iptables ipset kmod procps psmisc
+  iproute2 iptables ipset kmod procps psmisc iputils-ping
   # datastore and BGP peers used by the tests
   etcd-server etcd-client bird2 gobgpd
   # traffic, capture and CNI reference plugins used by tests and benchmarks
