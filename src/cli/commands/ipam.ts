@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ResourceClient } from '../../client/resources.js';
 import { TabbyError } from '../../errors.js';
 import { Ipam } from '../../ipam/allocator.js';
-import { checkIpam, type IpamCheckReport, type IpamProblemKind } from '../../ipam/check.js';
+import { checkIpam, type IpamCheckReport } from '../../ipam/check.js';
 import { DatastorePoolSource } from '../../ipam/pools.js';
 import { IpamShow } from '../../ipam/show.js';
 import * as blk from '../../ipam/block.js';
@@ -118,7 +118,7 @@ async function allocatedAddresses(s: DatastoreSession): Promise<Set<string>> {
 function addEndpointsWithoutAllocation(report: IpamCheckReport, endpoints: Map<string, string>, allocated: Set<string>): void {
   for (const [ip, wep] of endpoints) {
     if (allocated.has(ip)) continue;
-    report.problems.push({ kind: 'endpoint-without-allocation' as IpamProblemKind, address: ip, message: `WorkloadEndpoint ${wep} uses ${ip}, which IPAM has not allocated; another workload may get it: recreate the workload so it gets a real allocation` });
+    report.problems.push({ kind: 'endpoint-without-allocation', address: ip, message: `WorkloadEndpoint ${wep} uses ${ip}, which IPAM has not allocated; another workload may get it: recreate the workload so it gets a real allocation` });
     report.ok = false;
   }
 }
