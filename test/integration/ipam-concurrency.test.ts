@@ -14,6 +14,7 @@ import { formatIPv4, ordinalToAddress, parseCidr } from '../../src/ipam/cidr.js'
 import { allocationsOf } from '../../src/ipam/block.js';
 import { IpamStore } from '../../src/ipam/store.js';
 import { isRoot, needsRoot } from '../support/root.js';
+import { runTabby } from '../support/cli.js';
 import { etcdBackendFor, startEtcd, type EtcdServer } from '../support/etcd.js';
 import { heldAddresses, killWorkers, putPool, runWorkers, type RunningWorkers } from './fixtures/ipam-run.js';
 
@@ -80,5 +81,11 @@ describe.skipIf(!isRoot)(needsRoot('IPAM with 4 concurrent node processes on rea
     expect(report.totals.handles).toBe(2000);
     expect(report.totals.blocks).toBe(32);
     expect(report.totals.borrowed).toBeGreaterThan(0);
+
+    // The same verdict from the command a person runs (no WorkloadEndpoints exist here).
+    const cli = await runTabby(['ipam', 'check', '--skip-endpoints', '--datastore-root', root], { env: { ETCD_ENDPOINTS: etcd!.endpoints.join(',') } });
+    expect(cli.stdout).toContain('no problems found');
+    expect(cli.stdout).toContain('2000 allocated addresses');
+    expect(cli.code).toBe(0);
   });
 });
