@@ -5,6 +5,7 @@
 #include "btf.h"
 #include "errors.h"
 #include "map.h"
+#include "netlink.h"
 #include "netns.h"
 #include "object.h"
 #include "prog.h"
@@ -33,6 +34,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach, "tcDetach"));
   exports.Set("tcQuery", Napi::Function::New(env, TcQuery, "tcQuery"));
   exports.Set("tcList", Napi::Function::New(env, TcList, "tcList"));
+  exports.Set("netlinkRequest", Napi::Function::New(env, NetlinkRequest, "netlinkRequest"));
+  exports.Set("procSysOpen", Napi::Function::New(env, ProcSysOpen, "procSysOpen"));
   exports.Set("btfStruct", Napi::Function::New(env, BtfStructFromFile, "btfStruct"));
   return exports;
 }

@@ -185,4 +185,14 @@ export interface RawBinding {
   tcQuery(ifindex: number, opts: RawTcFilterId): RawTcQueried | null;
   tcList(ifindex: number, opts: RawTcTarget): RawTcListed[];
   btfStruct(path: string, name: string): RawBtfStruct;
+  /**
+   * One rtnetlink exchange (native/netlink.cc): `request` is exactly one message with
+   * NLM_F_REQUEST and NLM_F_DUMP or NLM_F_ACK; returns every reply message with its
+   * sequence number, through NLMSG_DONE or the NLMSG_ERROR/ACK, back to back. Kernel errors
+   * come back as NLMSG_ERROR replies (decoded by src/native/netlink-socket.ts); only
+   * socket and namespace failures throw.
+   */
+  netlinkRequest(request: Buffer, opts?: RawNetnsOptions): Buffer;
+  /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */
+  procSysOpen(path: string, opts?: RawNetnsOptions & { write?: boolean }): number;
 }
