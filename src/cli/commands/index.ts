@@ -1,8 +1,7 @@
 import type { CommandModule } from '../program.js';
 import { getCommand } from './get.js';
 import { ipamCommand } from './ipam.js';
-import { labCommand } from './lab.js';
 import { writeCommands } from './write.js';
 
 /** Every command module the `tabby` CLI has, in the order `--help` lists them. */
-export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, labCommand];
+export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand];

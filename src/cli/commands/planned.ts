@@ -7,6 +7,7 @@ import { TabbyError } from '../../errors.js';
  */
 const PLANNED: Array<{ name: string; summary: string; example: string }> = [
   { name: 'node', summary: 'BGP peer status of the local agent (node status)', example: 'tabby node status' },
+  { name: 'lab', summary: 'a whole cluster of network namespaces on this machine', example: 'tabby lab up --nodes 3' },
   { name: 'agent', summary: 'run the node agent', example: 'tabby agent --node-name node1' },
   { name: 'install-cni', summary: 'install the CNI plugin and conflist for a container runtime', example: 'tabby install-cni' },
 ];
