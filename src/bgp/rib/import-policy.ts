@@ -1,0 +1,59 @@
+/**
+ * Turns a received UPDATE into paths and withdrawals for one peer, with the loop checks
+ * only the RIB can make (RFC 4271 §9.1.2 AS loop, RFC 4456 §8 ORIGINATOR_ID and
+ * CLUSTER_LIST).
+ */
+import { effectiveAsPath, type PathAttributes, type Prefix, type UpdateMessage } from '../wire/index.js';
+import type { Path, PathSource, RejectedRoute, RibConfig } from './types.js';
+
+export interface ImportResult {
+  accepted: Path[];
+  withdrawn: Prefix[];
+  rejected: RejectedRoute[];
+}
+
+export function importUpdate(
+  update: UpdateMessage,
+  source: Extract<PathSource, { kind: 'peer' }>,
+  config: RibConfig,
+  opts: { withdrawnDueToError?: Prefix[]; fourOctetAs?: boolean } = {},
+): ImportResult {
+  const a = update.attributes;
+  const withdrawn: Prefix[] = [...update.withdrawn, ...(a.mpUnreach?.withdrawn ?? []), ...(opts.withdrawnDueToError ?? [])];
+  const rejected: RejectedRoute[] = [];
+  const announced: Array<{ prefix: Prefix; nextHop: string | undefined }> = [
+    ...update.nlri.map((prefix) => ({ prefix, nextHop: a.nextHop })),
+    ...(a.mpReach?.nlri ?? []).map((prefix) => ({ prefix, nextHop: a.mpReach!.nextHop })),
+  ];
+  if (announced.length === 0) return { accepted: [], withdrawn, rejected };
+
+  const base: PathAttributes = { ...a };
+  delete base.mpReach;
+  delete base.mpUnreach;
+  delete base.as4Path;
+  delete base.as4Aggregator;
+  const eff = effectiveAsPath(a, opts.fourOctetAs ?? true);
+  base.asPath = eff.asPath;
+  if (eff.aggregator) base.aggregator = eff.aggregator;
+  else delete base.aggregator;
+
+  const loop = loopReason(base, source, config);
+  const accepted: Path[] = [];
+  for (const { prefix, nextHop } of announced) {
+    const reason = loop ?? (nextHop === undefined ? 'no-next-hop' : undefined);
+    if (reason) {
+      rejected.push({ peerId: source.peerId, prefix, reason });
+      withdrawn.push(prefix); // a rejected announcement replaces (= removes) the previous one
+      continue;
+    }
+    accepted.push({ prefix, source, attributes: { ...base, nextHop: nextHop! }, stale: false });
+  }
+  return { accepted, withdrawn, rejected };
+}
+
+function loopReason(a: PathAttributes, source: Extract<PathSource, { kind: 'peer' }>, config: RibConfig): RejectedRoute['reason'] | undefined {
+  if (!source.ibgp && (a.asPath ?? []).some((s) => s.asns.includes(config.localAs))) return 'as-path-loop';
+  if (source.ibgp && a.originatorId === config.routerId) return 'originator-id-loop';
+  if (source.ibgp && config.clusterId !== undefined && (a.clusterList ?? []).includes(config.clusterId)) return 'cluster-list-loop';
+  return undefined;
+}

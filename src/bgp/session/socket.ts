@@ -1,0 +1,40 @@
+/**
+ * The slice of net.Socket a session uses, so tests can hand it an in-memory duplex.
+ * Outbound connections come from an injected Connector.
+ */
+import { connect as netConnect } from 'node:net';
+
+export interface SessionSocket {
+  write(data: Buffer): boolean;
+  end(): void;
+  destroy(): void;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  on(event: 'data', fn: (chunk: Buffer) => void): this;
+  on(event: 'connect', fn: () => void): this;
+  on(event: 'close', fn: () => void): this;
+  on(event: 'error', fn: (err: Error) => void): this;
+  removeAllListeners(event?: string): this;
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  localAddress?: string;
+}
+
+/** Opens an outbound TCP connection; the socket emits 'connect' once it is up, or 'error'/'close'. */
+export type Connector = (o: ConnectOptions) => SessionSocket;
+
+export const tcpConnector: Connector = (o) => {
+  const s = netConnect({ host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
+  s.setNoDelay(true);
+  return s;
+};
+
+/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) as "1.2.3.4". */
+export function normalizeAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
