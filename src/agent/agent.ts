@@ -1,0 +1,231 @@
+/**
+ * The composition root of the node agent: it builds the pieces, connects them, and starts
+ * them in order. It holds no logic of its own beyond that order:
+ *
+ *   1. choose the dataplane (one log line + tabby_dataplane_mode), serve /livez /readyz /metrics;
+ *   2. find the uplink and node address, register the Node, ensure a pool exists,
+ *      turn on IPv4 forwarding;
+ *   3. start the pipeline   Syncer → CalcGraph(node) → Sequencer → ApplyLoop → Dataplane;
+ *   4. once in sync and applied: remove `cali*` interfaces no local WorkloadEndpoint owns
+ *      (what a previous run or crashed ADD left), then serve the CNI socket.
+ *
+ * `stop()` stops serving and disconnects, and deliberately leaves routes and interfaces as
+ * they are: pods keep their connectivity across an agent restart, and the next agent
+ * adopts what it finds (the route manager by protocol, the sweep above for interfaces).
+ *
+ * Every kernel-facing piece comes in through `AgentPlatform`, so the whole agent runs in
+ * unit tests on a MemoryBackend, a MemoryRouteKernel and a fake WorkloadWiring.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../log/logger.js';
+import { ResourceClient } from '../client/resources.js';
+import { CalcGraph } from '../calc/calc-graph.js';
+import { Sequencer } from '../calc/sequencer.js';
+import { serveCniSocket, type CniSocketServer } from '../cni/server.js';
+import type { Backend } from '../datastore/backend.js';
+import { DatastoreUnavailableError } from '../datastore/errors.js';
+import { Keys } from '../datastore/keys.js';
+import { Syncer, defaultSyncerPrefixes, type SyncStatus, type SyncerClock } from '../datastore/syncer.js';
+import { LegacyDataplane } from '../dataplane/legacy/legacy-dataplane.js';
+import type { IpipProbe, RouteKernel } from '../dataplane/legacy/route-kernel.js';
+import type { WorkloadWiring } from '../dataplane/linux/workload-wiring.js';
+import { Ipam } from '../ipam/allocator.js';
+import { DatastorePoolSource } from '../ipam/pools.js';
+import { ApplyLoop, type LoopClock } from './apply-loop.js';
+import { detectNodeIp, detectUplink, type InterfaceTable } from './autodetect.js';
+import { createCniHandler } from './cni-handler.js';
+import type { AgentSettings } from './config.js';
+import { chooseDataplane } from './dataplane-mode.js';
+import { serveHealth, type HealthServer, type Readiness } from './health-server.js';
+import { sweepOrphanInterfaces } from './interface-sweeper.js';
+import { AgentMetrics } from './metrics.js';
+import { nodeSelectorMatcher } from './node-matcher.js';
+import { registerNode } from './node-registration.js';
+
+/** The kernel as the agent sees it. */
+export interface AgentPlatform {
+  routeKernel: RouteKernel;
+  wiring: WorkloadWiring;
+  hasIpipModule: IpipProbe;
+  /** net.ipv4.ip_forward=1 (and whatever else forwarding needs). */
+  enableForwarding(): Promise<void>;
+  /** os.networkInterfaces() in production. */
+  interfaces(): InterfaceTable;
+}
+
+export interface AgentDeps {
+  settings: AgentSettings;
+  backend: Backend;
+  /** Datastore root (default /calico). */
+  root?: string;
+  platform: AgentPlatform;
+  /** Root logger, without a `component` binding (each part adds its own). */
+  logger: Logger;
+  loopClock?: LoopClock;
+  syncerClock?: SyncerClock;
+  /** ADD's bound on waiting for the dataplane. */
+  programTimeoutMs?: number;
+  resyncIntervalMs?: number;
+  now?: () => Date;
+  /** Waits between startup retries while the datastore is unreachable. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RunningAgent {
+  readonly nodeName: string;
+  readonly uplink: string;
+  readonly nodeIp: string;
+  readonly metrics: AgentMetrics;
+  readonly applyLoop: ApplyLoop;
+  /** The bound HTTP address (port resolved). */
+  readonly http: HealthServer['address'];
+  readiness(): Readiness;
+  /** Stops serving and disconnects; leaves routes and interfaces in place. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Startup steps need the datastore; while it is unreachable they are retried (backoff to
+ * 10 s, one warning per attempt), like the syncer does, so agents may start before etcd.
+ */
+async function untilAvailable<T>(what: string, fn: () => Promise<T>, log: Logger, sleep: (ms: number) => Promise<void>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof DatastoreUnavailableError)) throw err;
+      const retryInMs = Math.min(10_000, 250 * 2 ** Math.min(attempt - 1, 6));
+      log.warn({ op: 'startup', attempt, retryInMs, err: err.message }, `cannot ${what}: datastore unavailable; retrying in ${retryInMs} ms`);
+      await sleep(retryInMs);
+    }
+  }
+}
+
+export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
+  const { settings, backend, platform } = deps;
+  // Each part logs with its own stable `component`; the root logger given carries none.
+  const part = (component: string): Logger => deps.logger.child({ component, node: settings.nodeName });
+  const log = part('agent');
+  const keys = new Keys(deps.root);
+  const metrics = new AgentMetrics();
+  let syncStatus: SyncStatus = 'wait-for-datastore';
+  let cniServer: CniSocketServer | undefined;
+  let loop: ApplyLoop | undefined;
+  let syncer: Syncer | undefined;
+
+  const decision = chooseDataplane(settings.dataplane);
+  log.info({ op: 'dataplane', mode: decision.mode, reason: decision.reason }, decision.explanation);
+  metrics.setDataplaneMode(decision.mode, decision.reason);
+  metrics.setSyncStatus(syncStatus);
+
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (syncStatus !== 'in-sync') reasons.push(`datastore not in sync (${syncStatus})`);
+    if (!loop?.firstApplyDone) reasons.push('first dataplane apply not done');
+    if (!cniServer) reasons.push('CNI socket not served yet');
+    metrics.ready.set(reasons.length === 0 ? 1 : 0);
+    return { ready: reasons.length === 0, reasons };
+  };
+  const health = await serveHealth(settings.httpListen, {
+    readiness,
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+  });
+  log.info({ op: 'http', address: `${health.address.host}:${health.address.port}` }, 'serving /livez, /readyz, /metrics');
+
+  const stop = async (): Promise<void> => {
+    await cniServer?.close();
+    cniServer = undefined;
+    await loop?.stop();
+    await syncer?.stop();
+    await health.close();
+    await backend.close();
+    log.info({ op: 'stop' }, 'agent stopped; routes and interfaces left in place for the next agent');
+  };
+
+  try {
+    await mkdir(settings.stateDir, { recursive: true, mode: 0o700 });
+    const uplink = settings.uplink ?? (await detectUplink(platform.routeKernel));
+    const nodeIp = settings.nodeIp ?? detectNodeIp(uplink, platform.interfaces());
+    log.info({ op: 'startup', uplink, nodeIp, autodetected: { uplink: !settings.uplink, nodeIp: !settings.nodeIp } }, `node ${settings.nodeName}: uplink ${uplink}, address ${nodeIp}`);
+
+    const client = new ResourceClient(backend, keys);
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const outcome = await untilAvailable('register the Node', () => registerNode({ client, nodeName: settings.nodeName, ipv4Cidr: nodeIp }), log, sleep);
+    log.info({ op: 'register', outcome }, `Node ${settings.nodeName} ${outcome}`);
+    const pools = new DatastorePoolSource({ backend, root: keys.root, defaultPool: { cidr: settings.defaultPoolCidr } });
+    const havePools = await untilAvailable('ensure an IP pool exists', () => pools.ensureDefault(), log, sleep);
+    log.info({ op: 'pools', pools: havePools.map((p) => `${p.name} ${p.cidr}`) }, `${havePools.length} IP pool(s)`);
+    await platform.enableForwarding();
+
+    const sequencer = new Sequencer();
+    const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys });
+    const dataplane = LegacyDataplane.create({ routeKernel: platform.routeKernel, hasIpipModule: platform.hasIpipModule, uplinkIfName: uplink, logger: part('routes') });
+    loop = new ApplyLoop({
+      source: sequencer,
+      dataplane,
+      metrics,
+      logger: part('apply-loop'),
+      ...(deps.loopClock ? { clock: deps.loopClock } : {}),
+      ...(deps.resyncIntervalMs !== undefined ? { resyncIntervalMs: deps.resyncIntervalMs } : {}),
+    });
+    const applyLoop = loop;
+    syncer = new Syncer({
+      backend,
+      prefixes: defaultSyncerPrefixes(keys),
+      logger: deps.logger.child({ node: settings.nodeName }), // the syncer names its component itself
+      ...(deps.syncerClock ? { clock: deps.syncerClock } : {}),
+      callbacks: {
+        onUpdates: (u) => {
+          calc.onUpdates(u);
+          applyLoop.kick();
+        },
+        onStatus: (s) => {
+          if (s !== syncStatus) log.info({ op: 'sync', status: s }, `datastore ${s}`);
+          syncStatus = s;
+          metrics.setSyncStatus(s);
+          calc.onStatus(s);
+          applyLoop.kick();
+        },
+      },
+    });
+    applyLoop.start();
+    syncer.start();
+    await applyLoop.whenFirstApplied();
+
+    const owned = new Set([...calc.desiredState().endpoints.values()].map((e) => e.ifaceName));
+    const swept = await sweepOrphanInterfaces({ wiring: platform.wiring, owned, logger: log });
+    metrics.sweptInterfaces.inc(swept.removed.length);
+
+    const ipam = new Ipam({ backend, root: keys.root, pools, nodeMatches: nodeSelectorMatcher(client), logger: part('ipam') });
+    const handler = createCniHandler({
+      nodeName: settings.nodeName,
+      ipam,
+      client,
+      wiring: platform.wiring,
+      dataplane: applyLoop,
+      readiness,
+      busyInterfaces: new Set(),
+      metrics,
+      logger: part('cni'),
+      ...(deps.programTimeoutMs !== undefined ? { programTimeoutMs: deps.programTimeoutMs } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    cniServer = await serveCniSocket(settings.cniSocket, handler.handle, { logger: part('cni-server') });
+    log.info({ op: 'ready', socket: settings.cniSocket, swept: swept.removed }, `agent ready; serving CNI on ${settings.cniSocket}`);
+    readiness();
+
+    return {
+      nodeName: settings.nodeName,
+      uplink,
+      nodeIp,
+      metrics,
+      applyLoop,
+      http: health.address,
+      readiness,
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What the CNI verbs need from the rest of the agent, all injected: the unit tests pass a
+ * MemoryBackend, a fake WorkloadWiring and an ApplyLoop over a MemoryRouteKernel.
+ */
+import type { ResourceClient } from '../../client/resources.js';
+import type { Ipam } from '../../ipam/allocator.js';
+import type { Logger } from '../../log/logger.js';
+import type { WorkloadWiring } from '../../dataplane/linux/workload-wiring.js';
+import type { EndpointExpectation } from '../apply-loop.js';
+import type { Readiness } from '../health-server.js';
+import type { AgentMetrics } from '../metrics.js';
+
+export interface EndpointWaiter {
+  waitForEndpoint(key: string, timeoutMs: number, expect?: EndpointExpectation): Promise<void>;
+}
+
+export interface CniDeps {
+  nodeName: string;
+  ipam: Pick<Ipam, 'autoAssign' | 'releaseByHandle' | 'store'>;
+  client: ResourceClient;
+  wiring: WorkloadWiring;
+  dataplane: EndpointWaiter;
+  readiness(): Readiness;
+  /** How long ADD waits for the dataplane (below the plugin's 60 s default timeout). */
+  programTimeoutMs?: number;
+  /** Wall clock for the allocation's `timestamp` attribute. */
+  now?: () => Date;
+  /** Host interfaces being worked on right now (ADD in flight); sweeps leave them alone. */
+  busyInterfaces: Set<string>;
+  metrics?: AgentMetrics;
+  logger?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+}
+
+export const DEFAULT_PROGRAM_TIMEOUT_MS = 30_000;

@@ -1,0 +1,196 @@
+/**
+ * The agent's settings, resolved the way operators expect:
+ *
+ *   command-line flag  >  environment TABBY_<UPPER_SNAKE>  >  YAML file (--config-file)  >  default
+ *
+ * Pure: flags, environment, the file's text and the hostname are passed in, so every rule
+ * is unit-tested. Datastore settings are not here: they keep calicoctl's resolution
+ * (src/datastore/config.ts). Every error names the setting, where its value came from,
+ * and what would be accepted.
+ */
+import { parse as parseYaml } from 'yaml';
+import { parseCidr, parseIPv4 } from '../ipam/cidr.js';
+import { DEFAULT_POOL_CIDR } from '../ipam/pools.js';
+import { DEFAULT_AGENT_SOCKET } from '../cni/netconf.js';
+import { AgentError } from './errors.js';
+
+export const DATAPLANE_CHOICES = ['auto', 'bpf', 'legacy'] as const;
+export type DataplaneChoice = (typeof DATAPLANE_CHOICES)[number];
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type AgentLogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_HTTP_LISTEN = '127.0.0.1:9099';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface AgentSettings {
+  nodeName: string;
+  dataplane: DataplaneChoice;
+  stateDir: string;
+  pinDir: string;
+  cniSocket: string;
+  httpListen: HostPort;
+  /** Autodetected (the default route's interface) when absent. */
+  uplink?: string;
+  /** `a.b.c.d/len`; autodetected (the uplink's first IPv4 address) when absent. */
+  nodeIp?: string;
+  defaultPoolCidr: string;
+  logLevel: AgentLogLevel;
+}
+
+/** The settings as flags name them (camelCase of the long flag). */
+export const SETTING_NAMES = [
+  'nodeName',
+  'dataplane',
+  'stateDir',
+  'pinDir',
+  'cniSocket',
+  'httpListen',
+  'uplink',
+  'nodeIp',
+  'defaultPoolCidr',
+  'logLevel',
+] as const;
+export type SettingName = (typeof SETTING_NAMES)[number];
+
+export interface SettingSources {
+  /** Values given on the command line (undefined when not given). */
+  flags?: Partial<Record<SettingName, string | undefined>>;
+  env?: Record<string, string | undefined>;
+  /** The --config-file contents and its path (for messages). */
+  file?: { path: string; text: string };
+  /** Default for --node-name. */
+  hostname: string;
+}
+
+interface Value {
+  value: string;
+  from: string;
+}
+
+/** `nodeName` -> `TABBY_NODE_NAME`. */
+export function envNameOf(name: SettingName): string {
+  return `TABBY_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** `nodeName` -> `node-name`. */
+export function flagNameOf(name: SettingName): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function readFile(file: { path: string; text: string }): Partial<Record<SettingName, Value>> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(file.text);
+  } catch (err) {
+    throw new AgentError('AGENT_CONFIG', `agent config file ${file.path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new AgentError('AGENT_CONFIG', `agent config file ${file.path} must be a YAML mapping of settings (e.g. "nodeName: node1")`);
+  }
+  const out: Partial<Record<SettingName, Value>> = {};
+  for (const [rawKey, v] of Object.entries(doc as Record<string, unknown>)) {
+    // Accept the flag spelling too (node-name), people copy it from --help.
+    const key = rawKey.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!(SETTING_NAMES as readonly string[]).includes(key)) {
+      throw new AgentError('AGENT_CONFIG', `agent config file ${file.path}: unknown setting ${JSON.stringify(rawKey)}; known settings are ${SETTING_NAMES.join(', ')}`);
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      throw new AgentError('AGENT_CONFIG', `agent config file ${file.path}: ${rawKey} must be a string`);
+    }
+    out[key as SettingName] = { value: String(v), from: `${rawKey} in ${file.path}` };
+  }
+  return out;
+}
+
+function bad(v: Value, name: SettingName, want: string): AgentError {
+  return new AgentError('AGENT_CONFIG', `bad ${flagNameOf(name)} ${JSON.stringify(v.value)} from ${v.from}: ${want}`);
+}
+
+export function parseHostPort(text: string): HostPort | undefined {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  let host = m[1] ?? '';
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '' || port > 65535) return undefined;
+  return { host, port };
+}
+
+/** Checks `a.b.c.d/len` (host bits allowed: it is an interface address). */
+export function isHostCidr(text: string): boolean {
+  const [addr, len, ...rest] = text.split('/');
+  if (rest.length > 0 || len === undefined || !/^\d{1,2}$/.test(len) || Number(len) > 32) return false;
+  try {
+    parseIPv4(addr ?? '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function resolveAgentSettings(src: SettingSources): AgentSettings {
+  const env = src.env ?? {};
+  const file = src.file ? readFile(src.file) : {};
+  const pick = (name: SettingName): Value | undefined => {
+    const f = src.flags?.[name];
+    if (f !== undefined && f !== '') return { value: f, from: `--${flagNameOf(name)}` };
+    const e = env[envNameOf(name)];
+    if (e !== undefined && e !== '') return { value: e, from: `environment variable ${envNameOf(name)}` };
+    return file[name];
+  };
+  const dflt = (value: string): Value => ({ value, from: 'the default' });
+
+  const nodeName = pick('nodeName') ?? dflt(src.hostname);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName.value) || nodeName.value.length > 253) {
+    throw bad(nodeName, 'nodeName', 'a node name is lower-case letters, digits, "-" and ".", starting and ending with a letter or digit (set --node-name)');
+  }
+  const node = nodeName.value;
+
+  const dataplane = pick('dataplane') ?? dflt('auto');
+  if (!(DATAPLANE_CHOICES as readonly string[]).includes(dataplane.value)) throw bad(dataplane, 'dataplane', `use one of ${DATAPLANE_CHOICES.join(', ')}`);
+
+  const path = (name: SettingName, d: string): string => {
+    const v = pick(name) ?? dflt(d);
+    if (!v.value.startsWith('/')) throw bad(v, name, 'use an absolute path');
+    return v.value;
+  };
+
+  const http = pick('httpListen') ?? dflt(DEFAULT_HTTP_LISTEN);
+  const httpListen = parseHostPort(http.value);
+  if (!httpListen) throw bad(http, 'httpListen', 'use host:port, e.g. 127.0.0.1:9099 (port 0 picks a free one)');
+
+  const uplink = pick('uplink');
+  if (uplink && (uplink.value.length > 15 || /[/:\s]/.test(uplink.value))) throw bad(uplink, 'uplink', 'use a Linux interface name such as eth0');
+
+  const nodeIp = pick('nodeIp');
+  if (nodeIp && !isHostCidr(nodeIp.value)) throw bad(nodeIp, 'nodeIp', 'use the node address with its prefix length, e.g. 10.0.0.2/24');
+
+  const pool = pick('defaultPoolCidr') ?? dflt(DEFAULT_POOL_CIDR);
+  try {
+    parseCidr(pool.value);
+  } catch (err) {
+    throw bad(pool, 'defaultPoolCidr', `${(err as Error).message}; use a network such as 192.168.0.0/16`);
+  }
+
+  const level = pick('logLevel') ?? dflt('info');
+  if (!(LOG_LEVELS as readonly string[]).includes(level.value)) throw bad(level, 'logLevel', `use one of ${LOG_LEVELS.join(', ')}`);
+
+  return {
+    nodeName: node,
+    dataplane: dataplane.value as DataplaneChoice,
+    stateDir: path('stateDir', `/var/lib/tabby/${node}`),
+    pinDir: path('pinDir', `/sys/fs/bpf/tabby/${node}`),
+    cniSocket: path('cniSocket', DEFAULT_AGENT_SOCKET),
+    httpListen,
+    ...(uplink ? { uplink: uplink.value } : {}),
+    ...(nodeIp ? { nodeIp: nodeIp.value } : {}),
+    defaultPoolCidr: pool.value,
+    logLevel: level.value as AgentLogLevel,
+  };
+}
