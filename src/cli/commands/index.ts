@@ -3,7 +3,8 @@ import { agentCommand } from './agent.js';
 import { getCommand } from './get.js';
 import { installCniCommand } from './install-cni.js';
 import { ipamCommand } from './ipam.js';
+import { labCommand } from './lab.js';
 import { writeCommands } from './write.js';
 
 /** Every command module the `tabby` CLI has, in the order `--help` lists them. */
-export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, agentCommand, installCniCommand];
+export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, labCommand, agentCommand, installCniCommand];
