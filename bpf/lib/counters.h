@@ -64,7 +64,7 @@ static __always_inline void counters_account(__u32 ifindex, __u8 dir, __u32 len,
 	val->bytes += len;
 	if (is_drop(ret)) {
 		val->dropped += 1;
-		if (ret == DROP_MALFORMED)
+		if (is_malformed(ret))
 			val->malformed += 1;
 	}
 }

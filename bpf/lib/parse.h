@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Packet parsing: bounds-checked access to the Ethernet and IPv4 headers of an skb.
- * Each parser returns 0 or DROP_MALFORMED and never reads past data_end. When a header
+ * Each parser returns 0 or a malformed-packet reason (is_malformed() in drop.h: which
+ * header was wrong) and never reads past data_end. When a header
  * is in the skb but not in its linear part, it is pulled in first.
  */
 #ifndef TABBY_BPF_PARSE_H
@@ -50,20 +51,20 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct iphdr **ip)
 	int ret = ensure_linear(skb, sizeof(struct ethhdr) + sizeof(struct iphdr));
 
 	if (ret < 0)
-		return ret;
+		return DROP_IP_TRUNCATED;
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct iphdr *iph = data + sizeof(struct ethhdr);
 	if ((void *)(iph + 1) > data_end)
-		return DROP_MALFORMED;
+		return DROP_IP_TRUNCATED;
 	if (iph->version != 4 || iph->ihl < 5)
-		return DROP_MALFORMED;
+		return DROP_IP_HEADER;
 	if (bpf_ntohs(iph->tot_len) < (__u16)(iph->ihl * 4))
-		return DROP_MALFORMED;
+		return DROP_IP_HEADER;
 	if (skb->len < sizeof(struct ethhdr) + (__u32)iph->ihl * 4)
-		return DROP_MALFORMED;
+		return DROP_IP_TRUNCATED;
 	if (skb->len < sizeof(struct ethhdr) + (__u32)bpf_ntohs(iph->tot_len))
-		return DROP_MALFORMED;
+		return DROP_IP_TRUNCATED;
 	*ip = iph;
 	return 0;
 }

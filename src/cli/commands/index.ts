@@ -1,5 +1,6 @@
 import type { CommandModule } from '../program.js';
 import { agentCommand } from './agent.js';
+import { bpfCommand } from './bpf.js';
 import { getCommand } from './get.js';
 import { installCniCommand } from './install-cni.js';
 import { ipamCommand } from './ipam.js';
@@ -7,4 +8,4 @@ import { labCommand } from './lab.js';
 import { writeCommands } from './write.js';
 
 /** Every command module the `tabby` CLI has, in the order `--help` lists them. */
-export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, labCommand, agentCommand, installCniCommand];
+export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, labCommand, agentCommand, installCniCommand, bpfCommand];

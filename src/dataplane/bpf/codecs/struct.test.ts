@@ -137,3 +137,19 @@ describe('counters codecs', () => {
     expect(buf.readUInt32LE(40)).toBe(1);
   });
 });
+
+describe('mac fields', () => {
+  const codec = defineStruct({ name: 'm', size: 8, fields: [{ name: 'mac', type: 'mac', offset: 0 }, { name: 'f', type: 'u16', offset: 6 }] as const });
+  it('round-trip, lower-cased', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 6, maxLength: 6 }), (bytes) => {
+        const mac = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
+        expect(codec.decode(codec.encode({ mac: mac.toUpperCase(), f: 1 }))).toEqual({ mac, f: 1 });
+      }),
+    );
+  });
+  it('refuses what is not a MAC', () => {
+    expect(() => codec.encode({ mac: 'ee:ee:ee:ee:ee', f: 0 })).toThrow(/MAC/);
+    expect(() => codec.encode({ mac: 'eeee.eeee.eeee', f: 0 })).toThrow(CodecError);
+  });
+});

@@ -9,6 +9,7 @@
  *   u64          bigint, host byte order
  *   be16 be32    number, network byte order (ports, raw addresses)
  *   ipv4         dotted-quad string, stored as 4 bytes in network order
+ *   mac          `aa:bb:cc:dd:ee:ff` string (lower case when decoded), 6 bytes as written
  *   pad          `size` bytes, always written as zeros and not decoded
  */
 import { endianness } from 'node:os';
@@ -17,7 +18,7 @@ import { TabbyError } from '../../../errors.js';
 
 const LE = endianness() === 'LE';
 
-export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4' | 'pad';
+export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'be16' | 'be32' | 'ipv4' | 'mac' | 'pad';
 
 export interface FieldSpec<N extends string = string, T extends FieldType = FieldType> {
   readonly name: N;
@@ -27,7 +28,7 @@ export interface FieldSpec<N extends string = string, T extends FieldType = Fiel
   readonly size?: number;
 }
 
-type JsType<T extends FieldType> = T extends 'u64' ? bigint : T extends 'ipv4' ? string : number;
+type JsType<T extends FieldType> = T extends 'u64' ? bigint : T extends 'ipv4' | 'mac' ? string : number;
 
 /** The object type a list of fields encodes: every non-pad field by name. */
 export type StructValue<F extends readonly FieldSpec[]> = {
@@ -42,6 +43,7 @@ export const FIELD_SIZES: Readonly<Record<Exclude<FieldType, 'pad'>, number>> = 
   be16: 2,
   be32: 4,
   ipv4: 4,
+  mac: 6,
 };
 
 /** A value that does not fit its field, a short buffer, or a codec that contradicts itself. */
@@ -144,6 +146,13 @@ function writeField(struct: string, f: ResolvedField, buf: Buffer, at: number, v
       parts.forEach((p, i) => buf.writeUInt8(Number(p), at + i));
       return;
     }
+    case 'mac': {
+      if (typeof v !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) {
+        throw new CodecError(`${where} needs a MAC address like 0a:58:0a:f4:00:05, got ${show(v)}`);
+      }
+      v.split(':').forEach((p, i) => buf.writeUInt8(parseInt(p, 16), at + i));
+      return;
+    }
     default: {
       const max = 2 ** (8 * f.size) - 1;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new CodecError(`${where} needs an integer from 0 to ${max}, got ${show(v)}`);
@@ -172,6 +181,8 @@ function readField(f: ResolvedField, buf: Buffer, at: number): number | bigint |
       return buf.readUInt32BE(at);
     case 'ipv4':
       return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+    case 'mac':
+      return [...buf.subarray(at, at + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
     case 'pad':
       return 0;
   }
