@@ -5,7 +5,8 @@ import { getCommand } from './get.js';
 import { installCniCommand } from './install-cni.js';
 import { ipamCommand } from './ipam.js';
 import { labCommand } from './lab.js';
+import { nodeCommand } from './node.js';
 import { writeCommands } from './write.js';
 
 /** Every command module the `tabby` CLI has, in the order `--help` lists them. */
-export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, labCommand, agentCommand, installCniCommand, bpfCommand];
+export const COMMANDS: CommandModule[] = [writeCommands, getCommand, ipamCommand, nodeCommand, labCommand, agentCommand, installCniCommand, bpfCommand];

@@ -1,0 +1,83 @@
+/**
+ * Learned best paths -> route messages for the dataplane.
+ *
+ * A prefix inside one of the cluster's IP pools is a cluster route: a block (remote-block)
+ * or a single borrowed address (remote-workload), with the pool's encapsulation and the
+ * node behind the next hop. Anything else came from outside the cluster (a ToR, an external
+ * peer) and is typed `bgp`: plain routing via the next hop, no encapsulation.
+ *
+ * `dataplane/messages.ts` has no `bgp` route type yet; `BgpRouteUpdate` widens RouteType
+ * by exactly that one member (see docs/design/bgp-speaker.md for the proposed change).
+ */
+import { cidrContains, cidrCovers, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
+import type { EncapMode, RouteEncap, RouteRemove, RouteType, RouteUpdate } from '../../dataplane/messages.js';
+import type { RoutingContext } from './config.js';
+
+export type BgpRouteType = Extract<RouteType, 'remote-block' | 'remote-workload'> | 'bgp';
+
+export interface BgpRouteUpdate extends Omit<RouteUpdate, 'routeType'> {
+  routeType: BgpRouteType;
+  nextHop: string;
+}
+
+export type BgpRouteMessage = BgpRouteUpdate | RouteRemove;
+
+interface Pool {
+  cidr: Cidr;
+  ipipMode: EncapMode;
+  vxlanMode: EncapMode;
+}
+
+/** Classifies prefixes against one RoutingContext (parsed once). */
+export class RouteClassifier {
+  readonly #pools: Pool[];
+  readonly #localSubnet: Cidr | undefined;
+
+  constructor(private readonly ctx: RoutingContext) {
+    // Most specific pool first: it decides the encapsulation.
+    this.#pools = ctx.pools.map((p) => ({ cidr: parseCidr(p.cidr), ipipMode: p.ipipMode, vxlanMode: p.vxlanMode })).sort((a, b) => b.cidr.prefix - a.cidr.prefix);
+    this.#localSubnet = ctx.localSubnet ? parseCidr(ctx.localSubnet) : undefined;
+  }
+
+  classify(dst: string, nextHop: string): BgpRouteUpdate {
+    // Hot path on a full feed: parse the prefix only when there are pools to test it against.
+    const prefix = this.#pools.length > 0 ? parseCidr(dst) : undefined;
+    const pool = prefix ? this.#pools.find((p) => cidrCovers(p.cidr, prefix)) : undefined;
+    const dstNode = this.ctx.nodesByAddress[nextHop];
+    if (!pool || !prefix) {
+      const m: BgpRouteUpdate = { type: 'RouteUpdate', dst, routeType: 'bgp', nextHop, encap: 'none' };
+      if (dstNode) m.dstNode = dstNode;
+      return m;
+    }
+    const sameSubnet = this.#sameSubnet(nextHop);
+    return {
+      type: 'RouteUpdate',
+      dst,
+      routeType: prefix.prefix === 32 ? 'remote-workload' : 'remote-block',
+      nextHop,
+      encap: encapFor(pool, sameSubnet),
+      ...(dstNode ? { dstNode } : {}),
+      ...(sameSubnet !== undefined ? { sameSubnet } : {}),
+    };
+  }
+
+  /** Whether the next hop is in our subnet; undefined when either subnet is unknown. */
+  #sameSubnet(nextHop: string): boolean | undefined {
+    if (!this.#localSubnet) return undefined;
+    let ip: number;
+    try {
+      ip = parseIPv4(nextHop);
+    } catch {
+      return undefined;
+    }
+    return cidrContains(this.#localSubnet, ip);
+  }
+}
+
+/** The same rule calc applies: IPIP before VXLAN; CrossSubnet encapsulates unless known to be on-link. */
+function encapFor(pool: Pool, sameSubnet: boolean | undefined): RouteEncap {
+  const on = (m: EncapMode): boolean => m === 'Always' || (m === 'CrossSubnet' && sameSubnet !== true);
+  if (on(pool.ipipMode)) return 'ipip';
+  if (on(pool.vxlanMode)) return 'vxlan';
+  return 'none';
+}
