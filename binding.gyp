@@ -12,6 +12,7 @@
         "native/btf.cc",
         "native/errors.cc",
         "native/map.cc",
+        "native/mount.cc",
         "native/netlink.cc",
         "native/netns.cc",
         "native/object.cc",

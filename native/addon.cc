@@ -5,6 +5,7 @@
 #include "btf.h"
 #include "errors.h"
 #include "map.h"
+#include "mount.h"
 #include "netlink.h"
 #include "netns.h"
 #include "object.h"
@@ -36,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcList", Napi::Function::New(env, TcList, "tcList"));
   exports.Set("netlinkRequest", Napi::Function::New(env, NetlinkRequest, "netlinkRequest"));
   exports.Set("procSysOpen", Napi::Function::New(env, ProcSysOpen, "procSysOpen"));
+  exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
   exports.Set("btfStruct", Napi::Function::New(env, BtfStructFromFile, "btfStruct"));
   return exports;
 }

@@ -160,7 +160,7 @@ describe('agent startup', () => {
     const pools = await backend.list(keys.resourcePrefix('ippools'));
     expect(pools.kvs.map((kv) => JSON.parse(kv.value).spec.cidr)).toEqual(['10.65.0.0/16']);
     const metrics = await agent.metrics.text();
-    expect(metrics).toContain('tabby_dataplane_mode{mode="legacy",reason="bpf-not-built"} 1');
+    expect(metrics).toContain('tabby_dataplane_mode{mode="legacy",reason="no-addon"} 1');
     expect(metrics).toContain('tabby_datastore_in_sync 1');
     await send(request('STATUS', ''));
   });

@@ -2,16 +2,20 @@
  * The composition root of the node agent: it builds the pieces, connects them, and starts
  * them in order. It holds no logic of its own beyond that order:
  *
- *   1. choose the dataplane (one log line + tabby_dataplane_mode), serve /livez /readyz /metrics;
+ *   1. choose the dataplane: legacy, or bpf when asked for / when the probe passes under
+ *      auto (one log line + tabby_dataplane_mode); serve /livez /readyz /metrics;
  *   2. find the uplink and node address, register the Node, ensure a pool exists,
  *      turn on IPv4 forwarding;
- *   3. start the pipeline   Syncer → CalcGraph(node) → Sequencer → ApplyLoop → Dataplane;
+ *   3. start the pipeline   Syncer → CalcGraph(node) → Sequencer → ApplyLoop → Dataplane
+ *      (LegacyDataplane, or BpfDataplane plus its conntrack GC timer and metrics);
  *   4. once in sync and applied: remove `cali*` interfaces no local WorkloadEndpoint owns
  *      (what a previous run or crashed ADD left), then serve the CNI socket.
  *
- * `stop()` stops serving and disconnects, and deliberately leaves routes and interfaces as
- * they are: pods keep their connectivity across an agent restart, and the next agent
- * adopts what it finds (the route manager by protocol, the sweep above for interfaces).
+ * `stop()` stops serving and disconnects, and deliberately leaves routes, interfaces, bpf
+ * programs and pinned maps as they are: pods keep their connectivity across an agent
+ * restart, and the next agent adopts what it finds (the route manager by protocol, the
+ * bpf managers by mark and sweep of the pinned maps and tc replace of the programs, the
+ * sweep above for interfaces).
  *
  * Every kernel-facing piece comes in through `AgentPlatform`, so the whole agent runs in
  * unit tests on a MemoryBackend, a MemoryRouteKernel and a fake WorkloadWiring.
@@ -26,21 +30,35 @@ import type { Backend } from '../datastore/backend.js';
 import { DatastoreUnavailableError } from '../datastore/errors.js';
 import { Keys } from '../datastore/keys.js';
 import { Syncer, defaultSyncerPrefixes, type SyncStatus, type SyncerClock } from '../datastore/syncer.js';
+import { BpfDataplane } from '../dataplane/bpf/bpf-dataplane.js';
+import type { BpfKernel } from '../dataplane/bpf/kernel.js';
+import type { ProbeResult } from '../dataplane/bpf/probe.js';
+import type { Dataplane } from '../dataplane/driver.js';
 import { LegacyDataplane } from '../dataplane/legacy/legacy-dataplane.js';
 import type { IpipProbe, RouteKernel } from '../dataplane/legacy/route-kernel.js';
 import type { WorkloadWiring } from '../dataplane/linux/workload-wiring.js';
 import { Ipam } from '../ipam/allocator.js';
 import { DatastorePoolSource } from '../ipam/pools.js';
-import { ApplyLoop, type LoopClock } from './apply-loop.js';
+import { ApplyLoop, realLoopClock, type LoopClock } from './apply-loop.js';
 import { detectNodeIp, detectUplink, type InterfaceTable } from './autodetect.js';
 import { createCniHandler } from './cni-handler.js';
 import type { AgentSettings } from './config.js';
+import { ConntrackGcTimer } from './conntrack-gc-timer.js';
 import { chooseDataplane } from './dataplane-mode.js';
 import { serveHealth, type HealthServer, type Readiness } from './health-server.js';
 import { sweepOrphanInterfaces } from './interface-sweeper.js';
 import { AgentMetrics } from './metrics.js';
 import { nodeSelectorMatcher } from './node-matcher.js';
 import { registerNode } from './node-registration.js';
+import { withWorkloadMtu, workloadMtuFor } from './workload-mtu.js';
+
+/** The kernel's bpf side, as the agent needs it. */
+export interface AgentBpf {
+  /** Can this node run the bpf dataplane with maps pinned in `pinDir`? Mounts bpffs when missing. */
+  probe(pinDir: string): ProbeResult;
+  /** The kernel BpfDataplane drives (the addon in production, a memory fake in unit tests). */
+  kernel(): BpfKernel;
+}
 
 /** The kernel as the agent sees it. */
 export interface AgentPlatform {
@@ -51,6 +69,8 @@ export interface AgentPlatform {
   enableForwarding(): Promise<void>;
   /** os.networkInterfaces() in production. */
   interfaces(): InterfaceTable;
+  /** Absent: this platform cannot run bpf (auto picks legacy with reason no-addon). */
+  bpf?: AgentBpf;
 }
 
 export interface AgentDeps {
@@ -66,6 +86,8 @@ export interface AgentDeps {
   /** ADD's bound on waiting for the dataplane. */
   programTimeoutMs?: number;
   resyncIntervalMs?: number;
+  /** Conntrack GC period in bpf mode (default 10 s). */
+  conntrackGcIntervalMs?: number;
   now?: () => Date;
   /** Waits between startup retries while the datastore is unreachable. */
   sleep?: (ms: number) => Promise<void>;
@@ -77,6 +99,9 @@ export interface RunningAgent {
   readonly nodeIp: string;
   readonly metrics: AgentMetrics;
   readonly applyLoop: ApplyLoop;
+  readonly dataplaneMode: 'legacy' | 'bpf';
+  /** The bpf driver (bpf mode only), for tests and debugging. */
+  readonly bpfDataplane?: BpfDataplane;
   /** The bound HTTP address (port resolved). */
   readonly http: HealthServer['address'];
   readiness(): Readiness;
@@ -112,8 +137,13 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   let cniServer: CniSocketServer | undefined;
   let loop: ApplyLoop | undefined;
   let syncer: Syncer | undefined;
+  let bpfDataplane: BpfDataplane | undefined;
+  let ctGc: ConntrackGcTimer | undefined;
 
-  const decision = chooseDataplane(settings.dataplane);
+  const bpf = platform.bpf;
+  const decision = chooseDataplane(settings.dataplane, () =>
+    bpf ? bpf.probe(settings.pinDir) : { ok: false, reason: 'no-addon', message: 'this agent was built without a bpf kernel interface' },
+  );
   log.info({ op: 'dataplane', mode: decision.mode, reason: decision.reason }, decision.explanation);
   metrics.setDataplaneMode(decision.mode, decision.reason);
   metrics.setSyncStatus(syncStatus);
@@ -135,11 +165,14 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const stop = async (): Promise<void> => {
     await cniServer?.close();
     cniServer = undefined;
+    ctGc?.stop();
     await loop?.stop();
     await syncer?.stop();
+    // Closes our handles only: programs stay attached and maps pinned (never detach here).
+    bpfDataplane?.close();
     await health.close();
     await backend.close();
-    log.info({ op: 'stop' }, 'agent stopped; routes and interfaces left in place for the next agent');
+    log.info({ op: 'stop' }, 'agent stopped; routes, interfaces, bpf programs and maps left in place for the next agent');
   };
 
   try {
@@ -159,7 +192,21 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
 
     const sequencer = new Sequencer();
     const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys });
-    const dataplane = LegacyDataplane.create({ routeKernel: platform.routeKernel, hasIpipModule: platform.hasIpipModule, uplinkIfName: uplink, logger: part('routes') });
+    let dataplane: Dataplane;
+    if (decision.mode === 'bpf') {
+      bpfDataplane = new BpfDataplane({ pinDir: settings.pinDir, uplinkIfName: uplink, nodeIPv4: nodeIp.split('/')[0]!, kernel: bpf!.kernel(), logger: part('bpf') });
+      dataplane = bpfDataplane;
+      metrics.watchBpf(bpfDataplane);
+      ctGc = new ConntrackGcTimer({
+        dataplane: bpfDataplane,
+        clock: deps.loopClock ?? realLoopClock,
+        ...(deps.conntrackGcIntervalMs !== undefined ? { intervalMs: deps.conntrackGcIntervalMs } : {}),
+        onSweep: (r) => metrics.bpfConntrackExpired.inc(r.expired),
+        logger: part('conntrack-gc'),
+      });
+    } else {
+      dataplane = LegacyDataplane.create({ routeKernel: platform.routeKernel, hasIpipModule: platform.hasIpipModule, uplinkIfName: uplink, logger: part('routes') });
+    }
     loop = new ApplyLoop({
       source: sequencer,
       dataplane,
@@ -191,6 +238,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     applyLoop.start();
     syncer.start();
     await applyLoop.whenFirstApplied();
+    ctGc?.start();
 
     const owned = new Set([...calc.desiredState().endpoints.values()].map((e) => e.ifaceName));
     const swept = await sweepOrphanInterfaces({ wiring: platform.wiring, owned, logger: log });
@@ -201,7 +249,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       nodeName: settings.nodeName,
       ipam,
       client,
-      wiring: platform.wiring,
+      // Pods get MTU 1480 while any pool may use IPIP (the outer header's 20 bytes).
+      wiring: withWorkloadMtu(platform.wiring, () => workloadMtuFor(calc.desiredState().pools.values())),
       dataplane: applyLoop,
       readiness,
       busyInterfaces: new Set(),
@@ -220,6 +269,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       nodeIp,
       metrics,
       applyLoop,
+      dataplaneMode: decision.mode,
+      ...(bpfDataplane ? { bpfDataplane } : {}),
       http: health.address,
       readiness,
       stop,

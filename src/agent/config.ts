@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseCidr, parseIPv4 } from '../ipam/cidr.js';
 import { DEFAULT_POOL_CIDR } from '../ipam/pools.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/netconf.js';
+import { pinDirFor } from '../dataplane/bpf/pin-dir.js';
 import { AgentError } from './errors.js';
 
 export const DATAPLANE_CHOICES = ['auto', 'bpf', 'legacy'] as const;
@@ -185,7 +186,8 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
     nodeName: node,
     dataplane: dataplane.value as DataplaneChoice,
     stateDir: path('stateDir', `/var/lib/tabby/${node}`),
-    pinDir: path('pinDir', `/sys/fs/bpf/tabby/${node}`),
+    // bpffs refuses '.' in names: FQDN node names become node_example_com.
+    pinDir: path('pinDir', pinDirFor(node)),
     cniSocket: path('cniSocket', DEFAULT_AGENT_SOCKET),
     httpListen,
     ...(uplink ? { uplink: uplink.value } : {}),

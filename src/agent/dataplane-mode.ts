@@ -1,17 +1,23 @@
 /**
- * Which dataplane the agent runs. The BPF dataplane's driver is not part of this build
- * yet, so `auto` settles on legacy and says why, and an explicit `bpf` is refused with a
- * message that says what to do instead. When the BPF driver lands, `auto` will probe the
- * kernel here (syscall, bpffs, BTF, tc attach) and prefer bpf; the reasons are stable
- * strings because they are exported as a metric label.
+ * Which dataplane the agent runs, decided once at start:
+ *
+ *   --dataplane legacy   legacy, no probe
+ *   --dataplane bpf      bpf if the probe passes, else a clear error (the agent exits 1)
+ *   --dataplane auto     bpf if the probe passes, else legacy, with the probe's reason
+ *
+ * The probe (src/dataplane/bpf/probe.ts) is real: it checks BTF, mounts bpffs if needed,
+ * loads the very dataplane object through the verifier and round-trips a tc attach. It is
+ * injected so unit tests decide its answer. Reasons are stable strings: they are the
+ * `reason` label of `tabby_dataplane_mode`.
  */
+import type { ProbeReason, ProbeResult } from '../dataplane/bpf/probe.js';
 import type { DataplaneChoice } from './config.js';
 import { AgentError } from './errors.js';
 
 export type DataplaneMode = 'legacy' | 'bpf';
 
-/** Stable metric label values. */
-export type ModeReason = 'requested' | 'bpf-not-built';
+/** Stable metric label values: `requested`, `bpf-supported` (auto, probe passed), or the probe's failure reason. */
+export type ModeReason = 'requested' | 'bpf-supported' | ProbeReason;
 
 export interface DataplaneDecision {
   mode: DataplaneMode;
@@ -20,23 +26,25 @@ export interface DataplaneDecision {
   explanation: string;
 }
 
-/** Whether this build has a BPF dataplane driver (the composition root can wire one). */
-export const BPF_DRIVER_BUILT = false;
+/** Runs the bpf probe (only called when bpf is a candidate). */
+export type BpfProbe = () => ProbeResult;
 
-export function chooseDataplane(choice: DataplaneChoice, bpfBuilt: boolean = BPF_DRIVER_BUILT): DataplaneDecision {
-  if (choice === 'legacy') return { mode: 'legacy', reason: 'requested', explanation: 'legacy dataplane (kernel routes) as requested by --dataplane legacy' };
-  if (!bpfBuilt) {
-    if (choice === 'bpf') {
+export function chooseDataplane(choice: DataplaneChoice, probe: BpfProbe): DataplaneDecision {
+  if (choice === 'legacy') return { mode: 'legacy', reason: 'requested', explanation: 'dataplane legacy (kernel routes) as requested by --dataplane legacy' };
+  const result = probe();
+  if (choice === 'bpf') {
+    if (!result.ok) {
       throw new AgentError(
         'DATAPLANE_UNAVAILABLE',
-        'the bpf dataplane is not available in this build of tabby; run with --dataplane legacy (or auto, which picks legacy)',
+        `--dataplane bpf: this node cannot run the bpf dataplane (${result.reason}): ${result.message}; fix that, or run with --dataplane legacy (or auto, which falls back to legacy)`,
       );
     }
-    return {
-      mode: 'legacy',
-      reason: 'bpf-not-built',
-      explanation: 'dataplane auto: using legacy (kernel routes) because this build has no bpf dataplane driver yet',
-    };
+    return { mode: 'bpf', reason: 'requested', explanation: 'dataplane bpf as requested by --dataplane bpf (probe passed: BTF, bpffs, verifier, tc)' };
   }
-  return { mode: 'bpf', reason: 'requested', explanation: `bpf dataplane (--dataplane ${choice})` };
+  if (result.ok) return { mode: 'bpf', reason: 'bpf-supported', explanation: 'dataplane auto: using bpf (probe passed: BTF, bpffs, verifier, tc)' };
+  return {
+    mode: 'legacy',
+    reason: result.reason,
+    explanation: `dataplane auto: using legacy (kernel routes) because the bpf probe failed (${result.reason}): ${result.message}`,
+  };
 }

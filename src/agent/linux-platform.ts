@@ -2,11 +2,15 @@
  * The real kernel for the agent: netlink routes and veth wiring from the native addon,
  * sysctls through /proc/sys, interface addresses from os.networkInterfaces(). Everything
  * acts on the network namespace the agent process runs in (in the lab: the node's, via
- * `ip netns exec`), so several agents on one machine never touch each other's state.
+ * `nsenter --net`), so several agents on one machine never touch each other's state.
+ * The bpf side: the real probe (BTF, bpffs mounted through the addon when missing, the
+ * verifier, a tc round trip on this namespace's `lo`) and the addon-backed BpfKernel.
  */
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log/logger.js';
+import { nativeBpfKernel } from '../dataplane/bpf/native-kernel.js';
+import { probeBpfSupport } from '../dataplane/bpf/probe.js';
 import { NetlinkRouteKernel } from '../dataplane/linux/netlink-route-kernel.js';
 import { NetlinkWorkloadWiring } from '../dataplane/linux/netlink-workload-wiring.js';
 import { Sysctl } from '../dataplane/linux/sysctl.js';
@@ -32,5 +36,9 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): AgentPlatf
       }
     },
     interfaces: () => networkInterfaces(),
+    bpf: {
+      probe: (pinDir) => probeBpfSupport({ pinDir }),
+      kernel: () => nativeBpfKernel(),
+    },
   };
 }

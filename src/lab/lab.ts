@@ -12,11 +12,11 @@ import { firstIPv4, invokeCni, type CniCall } from './cni-invoke.js';
 import { entryCommand } from './entries.js';
 import { LabError } from './errors.js';
 import { etcdEndpoint, startEtcd } from './etcd-process.js';
-import { checkMemberName, LabNames, netnsPath } from './names.js';
+import { checkMemberName, LAB_PIN_ROOT, LabNames, netnsPath } from './names.js';
 import { probePods, type ProbeOptions } from './probe.js';
 import type { ProbeMatrix } from './probe-matrix.js';
 import { runCommand } from './run-command.js';
-import { mustReadState, pidAlive, readState, updateState, writeState, type LabDataplane, type LabNode, type LabPod, type LabState } from './state.js';
+import { mustReadState, pidAlive, readState, updateState, writeState, type LabDataplane, type LabIpipMode, type LabNode, type LabPod, type LabState } from './state.js';
 import { teardownLab, labNamespaces } from './teardown.js';
 import { createNetns, createNode, createUnderlay, hostAddress } from './underlay.js';
 
@@ -31,6 +31,13 @@ export interface LabUpOptions {
   poolCidr: string;
   blockSize: number;
   underlayCidr: string;
+  /** The lab pool's ipipMode (Never: nodes share one L2 segment, no encapsulation needed). */
+  ipip: LabIpipMode;
+  /**
+   * Where node pin directories go (`<pinRoot>/<lab>-<node>`). A directory that is not on
+   * bpffs makes every agent's bpf probe fail for real (no-bpffs): how to try the fallback.
+   */
+  pinRoot: string;
   logLevel: string;
   readyTimeoutMs: number;
   /** false: underlay, etcd and nodes only (to try other CNI plugins, or test the lab itself). */
@@ -44,6 +51,8 @@ export const LAB_UP_DEFAULTS: LabUpOptions = {
   poolCidr: '10.65.0.0/16',
   blockSize: 26,
   underlayCidr: '10.199.0.0/24',
+  ipip: 'Never',
+  pinRoot: LAB_PIN_ROOT,
   logLevel: 'info',
   readyTimeoutMs: 90_000,
   agents: true,
@@ -83,6 +92,9 @@ export class Lab {
     if (!(o.nodes >= 1 && o.nodes <= 200)) throw new LabError('LAB_USAGE', `--nodes must be between 1 and 200, got ${o.nodes}`);
     if (!(o.podsPerNode >= 0)) throw new LabError('LAB_USAGE', `--pods-per-node must be 0 or more, got ${o.podsPerNode}`);
     if (!o.agents && o.podsPerNode > 0) throw new LabError('LAB_USAGE', 'pods need agents: use --pods-per-node 0 with --no-agents');
+    if (!o.pinRoot.startsWith('/')) throw new LabError('LAB_USAGE', `--pin-root must be an absolute path, got ${o.pinRoot}`);
+    const ipipProblem = legacyIpipProblem(o.dataplane, o.ipip, existsSync('/sys/module/ipip'));
+    if (ipipProblem) throw new LabError('LAB_USAGE', ipipProblem);
     if ((await readState(this.names)) || (await labNamespaces(this.names)).length > 0) {
       throw new LabError('LAB_EXISTS', `lab '${this.names.lab}' already exists; run 'tabby lab down --name ${this.names.lab}' first`);
     }
@@ -96,7 +108,7 @@ export class Lab {
       dataplane: o.dataplane,
       underlay: { netns: n.underlayNetns, bridge: 'br0', cidr: o.underlayCidr, gateway },
       etcd: { endpoint: etcdEndpoint(gateway), dataDir: n.etcdDir, logFile: join(n.dir, 'etcd.log') },
-      pool: { cidr: o.poolCidr, blockSize: o.blockSize },
+      pool: { cidr: o.poolCidr, blockSize: o.blockSize, ipipMode: o.ipip },
       nodes: [],
       pods: [],
     };
@@ -110,7 +122,7 @@ export class Lab {
         address: `${hostAddress(o.underlayCidr, 10 + i)}/${prefixLen}`,
         dir,
         stateDir: join(dir, 'state'),
-        pinDir: n.pinDir(name),
+        pinDir: n.pinDir(name, o.pinRoot),
         cniSocket: join(dir, 'cni.sock'),
         netconfFile: join(dir, 'netconf.json'),
         logFile: join(dir, 'agent.log'),
@@ -134,7 +146,7 @@ export class Lab {
     await writeState(n, state);
     this.progress(`etcd: ready at ${state.etcd.endpoint} (pid ${state.etcd.pid})`);
     await this.applyPool(state);
-    this.progress(`pool: ${o.poolCidr} (block size /${o.blockSize}, no encapsulation)`);
+    this.progress(`pool: ${o.poolCidr} (block size /${o.blockSize}, ipipMode ${o.ipip})`);
 
     if (!o.agents) return mustReadState(n);
     for (const node of state.nodes) {
@@ -179,7 +191,7 @@ export class Lab {
       'spec:',
       `  cidr: ${state.pool.cidr}`,
       `  blockSize: ${state.pool.blockSize}`,
-      '  ipipMode: Never',
+      `  ipipMode: ${state.pool.ipipMode ?? 'Never'}`,
       '  vxlanMode: Never',
       '  natOutgoing: false',
       '',
@@ -316,6 +328,16 @@ export class Lab {
   async ctlCapture(state: LabState, args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
     return runCommand([...entryCommand('cli'), ...args], { netns: state.underlay.netns, env: { ...process.env, ETCD_ENDPOINTS: state.etcd.endpoint }, stdin, timeoutMs: 60_000 });
   }
+}
+
+/**
+ * Legacy IPIP needs the kernel's ipip module (tunl0); without it every cross-node route
+ * would fail. Say so before building anything. CrossSubnet is fine: lab nodes share one
+ * subnet, so it never encapsulates.
+ */
+export function legacyIpipProblem(dataplane: LabDataplane, ipip: LabIpipMode, haveIpipModule: boolean): string | undefined {
+  if (dataplane !== 'legacy' || ipip !== 'Always' || haveIpipModule) return undefined;
+  return '--dataplane legacy with --ipip always needs the kernel\'s ipip module, which this kernel does not have (no /sys/module/ipip); use --dataplane bpf (IPIP is encapsulated in BPF, no module needed) or --ipip never';
 }
 
 function leastLoaded(state: LabState): LabNode | undefined {

@@ -71,8 +71,8 @@ export class LabNames {
     return join(this.dir, node);
   }
 
-  pinDir(node: string): string {
-    return join(LAB_PIN_ROOT, `${this.lab}-${node}`);
+  pinDir(node: string, root: string = LAB_PIN_ROOT): string {
+    return join(root, `${this.lab}-${node}`);
   }
 
   /** Pin directories of this lab's nodes are `<lab>-<node>` under the tabby bpffs root. */

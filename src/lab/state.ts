@@ -9,6 +9,8 @@ import { LabError } from './errors.js';
 import type { LabNames } from './names.js';
 
 export type LabDataplane = 'auto' | 'bpf' | 'legacy';
+/** The lab pool's spec.ipipMode. */
+export type LabIpipMode = 'Always' | 'CrossSubnet' | 'Never';
 
 export interface LabNode {
   name: string;
@@ -46,7 +48,8 @@ export interface LabState {
   dataplane: LabDataplane;
   underlay: { netns: string; bridge: string; cidr: string; gateway: string };
   etcd: { pid?: number; endpoint: string; dataDir: string; logFile: string };
-  pool: { cidr: string; blockSize: number };
+  /** ipipMode absent in labs made before it existed: Never. */
+  pool: { cidr: string; blockSize: number; ipipMode?: LabIpipMode };
   nodes: LabNode[];
   pods: LabPod[];
 }

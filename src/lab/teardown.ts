@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { stopProcess } from './agent-process.js';
 import { LAB_PIN_ROOT, type LabNames } from './names.js';
 import { runCommand } from './run-command.js';
@@ -60,6 +60,13 @@ export async function teardownLab(names: LabNames, progress: (line: string) => v
       await rm(join(LAB_PIN_ROOT, entry), { recursive: true, force: true });
       removed.push(`pins ${join(LAB_PIN_ROOT, entry)}`);
     }
+  }
+
+  // Pin directories recorded in lab.json under another root (lab up --pin-root).
+  for (const node of state?.nodes ?? []) {
+    if (node.pinDir.startsWith(`${LAB_PIN_ROOT}/`) || !names.isPinDirOf(basename(node.pinDir)) || !existsSync(node.pinDir)) continue;
+    await rm(node.pinDir, { recursive: true, force: true });
+    removed.push(`pins ${node.pinDir}`);
   }
 
   if (existsSync(names.dir)) {

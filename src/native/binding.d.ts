@@ -195,4 +195,6 @@ export interface RawBinding {
   netlinkRequest(request: Buffer, opts?: RawNetnsOptions): Buffer;
   /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */
   procSysOpen(path: string, opts?: RawNetnsOptions & { write?: boolean }): number;
+  /** mount(2) of a bpf filesystem at `dir` (native/mount.cc); `mode` defaults to 0o700. */
+  mountBpffs(dir: string, opts?: { mode?: number }): void;
 }

@@ -29,7 +29,7 @@ export function agentCommand(program: Command): void {
     .option('--node-name <name>', 'this node\'s name (default: the hostname)')
     .option('--dataplane <mode>', `dataplane: ${DATAPLANE_CHOICES.join('|')} (default auto)`)
     .option('--state-dir <dir>', 'state directory (default /var/lib/tabby/<node>)')
-    .option('--pin-dir <dir>', 'bpffs pin directory (default /sys/fs/bpf/tabby/<node>)')
+    .option('--pin-dir <dir>', 'bpffs pin directory (default /sys/fs/bpf/tabby/<node>, dots as _)')
     .option('--cni-socket <path>', `the CNI socket the plugin talks to (default ${DEFAULT_AGENT_SOCKET})`)
     .option('--http-listen <host:port>', `/livez, /readyz and /metrics (default ${DEFAULT_HTTP_LISTEN})`)
     .option('--uplink <iface>', 'the node\'s uplink interface (default: the default route\'s)')
@@ -87,7 +87,7 @@ async function runAgent(o: AgentOptionValues): Promise<void> {
   });
   agent = await startAgent({ settings, backend, root: ds.root, platform: createLinuxPlatform({ logger }), logger: root });
   const sig = await stopped;
-  logger.info({ op: 'stop', signal: sig }, `${sig}: stopping (routes and interfaces stay)`);
+  logger.info({ op: 'stop', signal: sig }, `${sig}: stopping (routes, interfaces, bpf programs and maps stay)`);
   await agent.stop();
   // Libraries (the etcd client's gRPC channel) may keep handles open; the agent is done.
   process.exit(0);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { TabbyError } from '../../errors.js';
 import { entryCommand } from '../../lab/entries.js';
@@ -6,6 +7,7 @@ import { DEFAULT_LAB_NAME, Lab, LAB_UP_DEFAULTS, type LabUpOptions } from '../..
 import { inNetns } from '../../lab/run-command.js';
 import { renderMatrix } from '../../lab/probe-matrix.js';
 import { renderTable } from '../table.js';
+import { labBgpCommands } from './lab-bgp.js';
 
 const progress = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -61,17 +63,21 @@ export function labCommand(program: Command): void {
     .option('--pool-cidr <cidr>', 'the IP pool pods get addresses from', LAB_UP_DEFAULTS.poolCidr)
     .option('--block-size <bits>', 'IPAM block prefix length', int('--block-size', 20, 32), LAB_UP_DEFAULTS.blockSize)
     .option('--underlay-cidr <cidr>', 'addresses of the bridge (.1) and nodes (.11, .12, ...)', LAB_UP_DEFAULTS.underlayCidr)
+    .addOption(new Option('--ipip <mode>', 'the lab pool\'s ipipMode (legacy + always needs the kernel ipip module)').choices(['always', 'never', 'crosssubnet']).default('never'))
+    .option('--pin-root <dir>', 'where node pin directories go; a non-bpffs directory makes the bpf probe fail (tries the legacy fallback)', LAB_UP_DEFAULTS.pinRoot)
     .option('--log-level <level>', 'agent log level', LAB_UP_DEFAULTS.logLevel)
     .option('--no-agents', 'only the underlay, etcd and node namespaces (no agents, no pods)')
     .option('--ready-timeout-seconds <s>', 'how long to wait for each agent', int('--ready-timeout-seconds', 1, 3600), LAB_UP_DEFAULTS.readyTimeoutMs / 1000)
     .addHelpText('after', '\nExample:\n  tabby lab up --nodes 3 --pods-per-node 2 --dataplane legacy\n')
     .action(async (_o: unknown, self: Command) => {
-      const o = self.opts<Omit<LabUpOptions, 'readyTimeoutMs'> & { readyTimeoutSeconds: number }>();
+      const { ipip, ...o } = self.opts<Omit<LabUpOptions, 'readyTimeoutMs' | 'ipip'> & { readyTimeoutSeconds: number; ipip: string }>();
       const l = labOf(self);
+      const ipipMode = ({ always: 'Always', never: 'Never', crosssubnet: 'CrossSubnet' } as const)[ipip as 'always' | 'never' | 'crosssubnet'];
       try {
-        await l.up({ ...o, readyTimeoutMs: o.readyTimeoutSeconds * 1000 });
+        await l.up({ ...o, ipip: ipipMode, readyTimeoutMs: o.readyTimeoutSeconds * 1000 });
       } catch (err) {
-        progress(`lab up failed; what was made is still there for inspection (logs in ${l.names.dir}); remove it with 'tabby lab down --name ${l.names.lab}'`);
+        // A refusal before anything was made (bad options) needs no cleanup hint.
+        if (existsSync(l.names.dir)) progress(`lab up failed; what was made is still there for inspection (logs in ${l.names.dir}); remove it with 'tabby lab down --name ${l.names.lab}'`);
         throw err;
       }
       process.stdout.write(await statusText(l));
@@ -154,6 +160,8 @@ export function labCommand(program: Command): void {
       if (!m.ok) process.exitCode = 1;
     });
 
+  labBgpCommands(lab);
+
   const agent = lab.command('agent').description("manage a node's agent");
   nameOption(agent.command('restart'))
     .description('stop the agent of a node (SIGTERM, or SIGKILL with --kill) and start a new one')
@@ -177,7 +185,7 @@ async function statusText(l: Lab): Promise<string> {
   ]);
   const podRows = state.pods.map((p) => [p.name, p.node, p.namespace, p.ip]);
   return (
-    `lab '${state.name}': ${state.dataplane} dataplane, etcd ${state.etcd.endpoint}, pool ${state.pool.cidr}\n\n` +
+    `lab '${state.name}': ${state.dataplane} dataplane, etcd ${state.etcd.endpoint}, pool ${state.pool.cidr} (ipipMode ${state.pool.ipipMode ?? 'Never'})\n\n` +
     renderTable(['node', 'address', 'agent', 'pods'], nodeRows) +
     '\n' +
     (podRows.length ? renderTable(['pod', 'node', 'namespace', 'ip'], podRows) : 'no pods (tabby lab pod add NAME)\n')

@@ -99,7 +99,7 @@ export class BpfDataplane implements Dataplane {
       throw new BpfDataplaneError('UPLINK_MISSING', `the uplink interface ${this.opts.uplinkIfName} does not exist; the bpf dataplane loads once it does (check --uplink)`);
     }
     this.loaded = this.opts.kernel.load(this.opts.pinDir, { nodeIPv4: this.opts.nodeIPv4, uplinkIfindex });
-    this.opts.logger?.info({ pinDir: this.opts.pinDir, uplinkIfindex, node: this.opts.nodeIPv4 }, 'bpf dataplane loaded');
+    this.opts.logger?.info({ pinDir: this.opts.pinDir, uplinkIfindex, nodeIPv4: this.opts.nodeIPv4 }, 'bpf dataplane loaded');
     if (this.loaded.replacedMaps?.length) {
       this.opts.logger?.warn({ maps: this.loaded.replacedMaps }, 'pinned maps had an older layout and were replaced; they are refilled now (conntrack starts empty)');
     }

@@ -15,11 +15,11 @@
  * namespace at a handle of its own, then removes it, and removes the clsact qdisc if the
  * probe created it. Pass `tc: false` to skip it.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { BpfObject, bpfObjectPath, Tc } from '../../native/index.js';
+import { mountBpffs } from '../../native/mount.js';
 import { DATAPLANE_OBJECT, ipv4Global } from './native-kernel.js';
 import { TC_HANDLE } from './kernel.js';
 
@@ -74,7 +74,7 @@ export function bpffsMountFor(dir: string, mounts: string): string | null {
 /**
  * Makes sure `dir` is on a bpf filesystem, mounting one at /sys/fs/bpf when none is mounted
  * there (a fresh machine). Throws with the command to run when that is not enough.
- * Note: mounting runs mount(8); the addon has no mount(2) call yet.
+ * Mounting is mount(2) through the addon (the agent never runs mount(8)).
  */
 export function ensureBpffs(dir: string = DEFAULT_BPFFS, deps: Pick<ProbeDeps, 'mounts' | 'mount'> = defaultDeps()): void {
   if (bpffsMountFor(dir, deps.mounts()) !== null) return;
@@ -121,9 +121,7 @@ function defaultDeps(): ProbeDeps {
   return {
     btfPath: '/sys/kernel/btf/vmlinux',
     mounts: () => readFileSync('/proc/mounts', 'utf8'),
-    mount: (dir) => {
-      execFileSync('mount', ['-t', 'bpf', 'bpf', dir], { stdio: 'pipe' });
-    },
+    mount: (dir) => mountBpffs(dir),
     load: (pinRoot) => {
       const removeDir = () => existsSync(pinRoot) && rmdirSync(pinRoot);
       let obj: BpfObject | null = null;
