@@ -7,11 +7,13 @@
  *   2. find the uplink and node address, register the Node, ensure a pool exists,
  *      turn on IPv4 forwarding;
  *   3. start the pipeline   Syncer → CalcGraph(node) → Sequencer → ApplyLoop → Dataplane
- *      (LegacyDataplane, or BpfDataplane plus its conntrack GC timer and metrics);
+ *      (LegacyDataplane, or BpfDataplane plus its conntrack GC timer and metrics, plus kernel
+ *      routes for what BGP learned); the BGP speaker sits on the same syncer, next to calc,
+ *      and hands its learned routes to calc (src/agent/bgp.ts);
  *   4. once in sync and applied: remove `cali*` interfaces no local WorkloadEndpoint owns
  *      (what a previous run or crashed ADD left), then serve the CNI socket.
  *
- * `stop()` stops serving and disconnects, and deliberately leaves routes, interfaces, bpf
+ * `stop()` stops serving, stops the BGP sessions and disconnects, and deliberately leaves routes, interfaces, bpf
  * programs and pinned maps as they are: pods keep their connectivity across an agent
  * restart, and the next agent adopts what it finds (the route manager by protocol, the
  * bpf managers by mark and sweep of the pinned maps and tc replace of the programs, the
@@ -34,6 +36,7 @@ import { BpfDataplane } from '../dataplane/bpf/bpf-dataplane.js';
 import type { BpfKernel } from '../dataplane/bpf/kernel.js';
 import type { ProbeResult } from '../dataplane/bpf/probe.js';
 import type { Dataplane } from '../dataplane/driver.js';
+import { withLearnedKernelRoutes } from '../dataplane/legacy/learned-routes.js';
 import { LegacyDataplane } from '../dataplane/legacy/legacy-dataplane.js';
 import type { IpipProbe, RouteKernel } from '../dataplane/legacy/route-kernel.js';
 import type { WorkloadWiring } from '../dataplane/linux/workload-wiring.js';
@@ -41,6 +44,7 @@ import { Ipam } from '../ipam/allocator.js';
 import { DatastorePoolSource } from '../ipam/pools.js';
 import { ApplyLoop, realLoopClock, type LoopClock } from './apply-loop.js';
 import { detectNodeIp, detectUplink, type InterfaceTable } from './autodetect.js';
+import { createAgentBgp, type AgentBgp, type AgentBgpTransport } from './bgp.js';
 import { createCniHandler } from './cni-handler.js';
 import type { AgentSettings } from './config.js';
 import { ConntrackGcTimer } from './conntrack-gc-timer.js';
@@ -86,6 +90,8 @@ export interface AgentDeps {
   /** ADD's bound on waiting for the dataplane. */
   programTimeoutMs?: number;
   resyncIntervalMs?: number;
+  /** The BGP speaker's sockets and clocks (unit tests: `{ listen: false }` or a fake session factory). */
+  bgpTransport?: AgentBgpTransport;
   /** Conntrack GC period in bpf mode (default 10 s). */
   conntrackGcIntervalMs?: number;
   now?: () => Date;
@@ -104,6 +110,8 @@ export interface RunningAgent {
   readonly bpfDataplane?: BpfDataplane;
   /** The bound HTTP address (port resolved). */
   readonly http: HealthServer['address'];
+  /** The BGP speaker and its status (disabled: no speaker, status says so). */
+  readonly bgp: AgentBgp;
   readiness(): Readiness;
   /** Stops serving and disconnects; leaves routes and interfaces in place. */
   stop(): Promise<void>;
@@ -139,6 +147,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   let syncer: Syncer | undefined;
   let bpfDataplane: BpfDataplane | undefined;
   let ctGc: ConntrackGcTimer | undefined;
+  let bgp: AgentBgp | undefined;
 
   const bpf = platform.bpf;
   const decision = chooseDataplane(settings.dataplane, () =>
@@ -159,13 +168,17 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const health = await serveHealth(settings.httpListen, {
     readiness,
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+    // GET /bgp/status joins once the speaker exists (404 before: startup is not that far yet).
+    handlers: () => (bgp ? [bgp.httpHandler] : []),
   });
-  log.info({ op: 'http', address: `${health.address.host}:${health.address.port}` }, 'serving /livez, /readyz, /metrics');
+  log.info({ op: 'http', address: `${health.address.host}:${health.address.port}` }, 'serving /livez, /readyz, /metrics, /bgp/status');
 
   const stop = async (): Promise<void> => {
     await cniServer?.close();
     cniServer = undefined;
     ctGc?.stop();
+    // Sessions end with a Cease; learned routes stay programmed for the next agent.
+    await bgp?.close().catch((err: unknown) => log.warn({ op: 'stop', err }, `stopping BGP failed: ${(err as Error).message}`));
     await loop?.stop();
     await syncer?.stop();
     // Closes our handles only: programs stay attached and maps pinned (never detach here).
@@ -195,7 +208,9 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     let dataplane: Dataplane;
     if (decision.mode === 'bpf') {
       bpfDataplane = new BpfDataplane({ pinDir: settings.pinDir, uplinkIfName: uplink, nodeIPv4: nodeIp.split('/')[0]!, kernel: bpf!.kernel(), logger: part('bpf') });
-      dataplane = bpfDataplane;
+      // The programs pass destinations they do not know to the kernel: routes BGP learned
+      // (outside the pools) are kernel routes in bpf mode too.
+      dataplane = withLearnedKernelRoutes(bpfDataplane, { routeKernel: platform.routeKernel, logger: part('bgp-routes') });
       metrics.watchBpf(bpfDataplane);
       ctGc = new ConntrackGcTimer({
         dataplane: bpfDataplane,
@@ -216,6 +231,19 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       ...(deps.resyncIntervalMs !== undefined ? { resyncIntervalMs: deps.resyncIntervalMs } : {}),
     });
     const applyLoop = loop;
+    bgp = createAgentBgp({
+      nodeName: settings.nodeName,
+      nodeIp,
+      keys,
+      enabled: settings.bgp !== 'disabled',
+      logger: deps.logger.child({ node: settings.nodeName }), // the speaker names its component itself
+      onRoutes: (msgs) => {
+        calc.onExternalRoutes(msgs);
+        applyLoop.kick();
+      },
+      ...(deps.bgpTransport ? { transport: deps.bgpTransport } : {}),
+    });
+    const agentBgp = bgp;
     syncer = new Syncer({
       backend,
       prefixes: defaultSyncerPrefixes(keys),
@@ -224,6 +252,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       callbacks: {
         onUpdates: (u) => {
           calc.onUpdates(u);
+          agentBgp.onUpdates(u);
           applyLoop.kick();
         },
         onStatus: (s) => {
@@ -231,6 +260,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
           syncStatus = s;
           metrics.setSyncStatus(s);
           calc.onStatus(s);
+          agentBgp.onStatus(s);
           applyLoop.kick();
         },
       },
@@ -272,6 +302,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       dataplaneMode: decision.mode,
       ...(bpfDataplane ? { bpfDataplane } : {}),
       http: health.address,
+      bgp: agentBgp,
       readiness,
       stop,
     };

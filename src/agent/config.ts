@@ -16,6 +16,9 @@ import { pinDirFor } from '../dataplane/bpf/pin-dir.js';
 import { AgentError } from './errors.js';
 
 export const DATAPLANE_CHOICES = ['auto', 'bpf', 'legacy'] as const;
+/** `--bgp`: run the BGP speaker (default) or not (routes still come from the datastore). */
+export const BGP_CHOICES = ['enabled', 'disabled'] as const;
+export type BgpChoice = (typeof BGP_CHOICES)[number];
 export type DataplaneChoice = (typeof DATAPLANE_CHOICES)[number];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -41,6 +44,8 @@ export interface AgentSettings {
   nodeIp?: string;
   defaultPoolCidr: string;
   logLevel: AgentLogLevel;
+  /** Absent: enabled. */
+  bgp?: BgpChoice;
 }
 
 /** The settings as flags name them (camelCase of the long flag). */
@@ -55,6 +60,7 @@ export const SETTING_NAMES = [
   'nodeIp',
   'defaultPoolCidr',
   'logLevel',
+  'bgp',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -182,6 +188,9 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
   const level = pick('logLevel') ?? dflt('info');
   if (!(LOG_LEVELS as readonly string[]).includes(level.value)) throw bad(level, 'logLevel', `use one of ${LOG_LEVELS.join(', ')}`);
 
+  const bgp = pick('bgp');
+  if (bgp && !(BGP_CHOICES as readonly string[]).includes(bgp.value)) throw bad(bgp, 'bgp', `use one of ${BGP_CHOICES.join(', ')}`);
+
   return {
     nodeName: node,
     dataplane: dataplane.value as DataplaneChoice,
@@ -194,5 +203,6 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
     ...(nodeIp ? { nodeIp: nodeIp.value } : {}),
     defaultPoolCidr: pool.value,
     logLevel: level.value as AgentLogLevel,
+    ...(bgp ? { bgp: bgp.value as BgpChoice } : {}),
   };
 }

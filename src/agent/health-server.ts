@@ -2,8 +2,11 @@
  * The agent's HTTP endpoint: `/livez` (the process and its event loop answer),
  * `/readyz` (ready to serve CNI ADDs: 200, else 503 with the reasons as JSON) and
  * `/metrics` (Prometheus text). Plain node:http: three routes need no framework.
+ * Other parts of the agent mount their own read-only endpoints as `handlers` (the BGP
+ * speaker's `GET /bgp/status`, which `tabby node status` reads); each is tried in order
+ * before the built-in routes and returns true when it answered.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from './config.js';
 
@@ -13,9 +16,14 @@ export interface Readiness {
   reasons: string[];
 }
 
+/** Answers a request it knows (returning true), or returns false to let the next one try. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface HealthSources {
   readiness(): Readiness;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Extra endpoints, tried first; a getter so parts built after the server can join. */
+  handlers?: () => readonly HttpHandler[];
 }
 
 export interface HealthServer {
@@ -27,6 +35,7 @@ export interface HealthServer {
 export async function serveHealth(listen: HostPort, sources: HealthSources): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    for (const h of sources.handlers?.() ?? []) if (h(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -47,7 +56,7 @@ export async function serveHealth(listen: HostPort, sources: HealthSources): Pro
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /livez, /readyz or /metrics\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /livez, /readyz, /metrics or /bgp/status\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

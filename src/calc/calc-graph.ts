@@ -8,6 +8,7 @@
  *                           │                          │ Update/Remove messages
  *                           ▼                          ▼
  *                     (ignored kinds)            sink (the Sequencer)
+ *   BGP speaker ──onExternalRoutes──► FactsStore.externalRoutes (routeType 'bgp' only)
  *
  * Nothing is emitted before the syncer is first in sync: a partial snapshot would make the
  * dataplane program (and later unprogram) a state that never existed. At the first in-sync
@@ -16,7 +17,7 @@
  * obviously right; it costs O(state) per batch, which the syncer's batching keeps cheap
  * at the sizes we run (see docs/design/pipeline.md for when to go incremental).
  */
-import type { DataplaneMessage } from '../dataplane/messages.js';
+import type { DataplaneMessage, RouteRemove, RouteUpdate } from '../dataplane/messages.js';
 import { Keys } from '../datastore/keys.js';
 import type { SyncStatus, SyncerUpdate } from '../datastore/syncer.js';
 import { computeDesiredState, emptyDesiredState, type DesiredState } from './desired-state.js';
@@ -47,6 +48,16 @@ export class CalcGraph {
 
   onUpdates(updates: readonly SyncerUpdate[]): void {
     for (const u of updates) if (this.facts.apply(u)) this.dirty = true;
+    if (this.inSync) this.recompute();
+  }
+
+  /**
+   * Routes the BGP speaker learned (its onRoutes output). Only `bgp` routes (outside the
+   * pools) are used, below every route calc derives itself; they go out like any other
+   * change once in sync.
+   */
+  onExternalRoutes(msgs: readonly (RouteUpdate | RouteRemove)[]): void {
+    if (this.facts.applyExternalRoutes(msgs)) this.dirty = true;
     if (this.inSync) this.recompute();
   }
 

@@ -15,7 +15,12 @@
  *  - remote-workload /32 for an address another node holds in a block not affine to it:
  *                    from the block's allocation attributes (`secondary.node`) and from
  *                    endpoints on other nodes whose address no block of theirs covers;
- *  - host            /32 of every node's own address (for the BPF dataplane's lookups).
+ *  - host            /32 of every node's own address (for the BPF dataplane's lookups);
+ *  - bgp             routes the BGP speaker learned for destinations outside the pools (a
+ *                    ToR's default, external networks), via their BGP next hop. Lowest
+ *                    priority: the datastore is the only source of cluster routes, so a
+ *                    learned route never displaces one calc derived (see
+ *                    docs/design/bgp-speaker.md, "How this meets calc's routes").
  * Routes to a node whose address is unknown are left out until it is known.
  */
 import { blockContaining, cidrContains, cidrCovers, formatCidr, parseCidr, parseIPv4, type Cidr } from '../ipam/cidr.js';
@@ -37,6 +42,8 @@ export interface CalcFacts {
   blocks: ReadonlyMap<string, BlockFacts>;
   /** Keyed by the endpoint's datastore key. */
   endpoints: ReadonlyMap<string, EndpointFacts>;
+  /** Routes learned from BGP peers (routeType `bgp` only), keyed by dst; absent: none. */
+  externalRoutes?: ReadonlyMap<string, RouteUpdate>;
 }
 
 export interface DesiredState {
@@ -56,6 +63,7 @@ const PRIORITY: Record<RouteType, number> = {
   host: 3,
   'local-block': 2,
   'remote-block': 1,
+  bgp: 0,
 };
 
 /** IPIP wins over VXLAN when a (misconfigured) pool asks for both. */
@@ -111,6 +119,12 @@ export function computeDesiredState(facts: CalcFacts, localNode: string): Desire
 
   for (const n of facts.nodes.values()) {
     if (n.ipv4) offer({ type: 'RouteUpdate', dst: `${n.ipv4}/32`, routeType: 'host', nextHop: n.ipv4, dstNode: n.name, encap: 'none' });
+  }
+
+  for (const r of facts.externalRoutes?.values() ?? []) {
+    // A next hop that is this node itself cannot be programmed (and would loop).
+    if (r.routeType !== 'bgp' || !r.nextHop || r.nextHop === local?.ipv4) continue;
+    offer({ type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...(r.dstNode !== undefined ? { dstNode: r.dstNode } : {}) });
   }
 
   const blockPrefixes = new Set<number>();

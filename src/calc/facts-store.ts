@@ -5,6 +5,7 @@
  * what allocation honours); the affinity keys under ipam/v2/host only serve IPAM's claim
  * protocol and add nothing for routing.
  */
+import type { RouteRemove, RouteUpdate } from '../dataplane/messages.js';
 import type { SyncerUpdate } from '../datastore/syncer.js';
 import type { Keys } from '../datastore/keys.js';
 import type { CalcFacts } from './desired-state.js';
@@ -15,8 +16,28 @@ export class FactsStore implements CalcFacts {
   readonly pools = new Map<string, PoolFacts>();
   readonly blocks = new Map<string, BlockFacts>();
   readonly endpoints = new Map<string, EndpointFacts>();
+  readonly externalRoutes = new Map<string, RouteUpdate>();
 
   constructor(private readonly keys: Keys) {}
+
+  /**
+   * Routes from the BGP speaker: only `bgp` ones are kept (cluster routes come from the
+   * datastore). Any other message about a destination forgets it: a RouteRemove, or a
+   * reclassification (a pool now covers it, so it became a cluster route). Returns whether
+   * anything changed.
+   */
+  applyExternalRoutes(msgs: Iterable<RouteUpdate | RouteRemove>): boolean {
+    let changed = false;
+    for (const m of msgs) {
+      if (m.type === 'RouteUpdate' && m.routeType === 'bgp') {
+        this.externalRoutes.set(m.dst, m);
+        changed = true;
+      } else if (this.externalRoutes.delete(m.dst)) {
+        changed = true;
+      }
+    }
+    return changed;
+  }
 
   /** Applies one update; returns whether it concerned anything calc uses. */
   apply(u: SyncerUpdate): boolean {

@@ -56,8 +56,11 @@ export interface IPPoolRemove {
  *   remote-block     a block affine to another node; send to `nextHop` (with `encap`)
  *   remote-workload  one address another node borrowed from a block not affine to it
  *   host             a node's own address (`dstNode` says which; may be this node)
+ *   bgp              learned from a BGP peer for a destination outside the cluster's pools
+ *                    (a ToR's routes, external networks); send to `nextHop`, never
+ *                    encapsulated. Cluster routes always come from the datastore instead.
  */
-export type RouteType = 'local-workload' | 'local-block' | 'remote-block' | 'remote-workload' | 'host';
+export type RouteType = 'local-workload' | 'local-block' | 'remote-block' | 'remote-workload' | 'host' | 'bgp';
 
 export type RouteEncap = 'none' | 'ipip' | 'vxlan';
 
@@ -65,7 +68,7 @@ export interface RouteUpdate {
   type: 'RouteUpdate';
   dst: IPv4Cidr;
   routeType: RouteType;
-  /** The address of the node that owns `dst` (remote-* and host routes). */
+  /** The address of the node that owns `dst` (remote-* and host routes), or the BGP next hop (bgp). */
   nextHop?: IPv4Address;
   /** The node that owns `dst` (this node for local-* routes). */
   dstNode?: string;

@@ -36,6 +36,7 @@ export function agentCommand(program: Command): void {
     .option('--node-ip <cidr>', 'the node\'s address with prefix, e.g. 10.0.0.2/24 (default: the uplink\'s first)')
     .option('--default-pool-cidr <cidr>', `pool created when none exists (default ${DEFAULT_POOL_CIDR})`)
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (default info)')
+    .option('--bgp <mode>', 'enabled|disabled: run the BGP speaker on the node address (default enabled)')
     .addHelpText(
       'after',
       `\nEvery setting can also come from the environment (${SETTING_NAMES.slice(0, 2).map((n) => `TABBY_${n.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).join(', ')}, ...)\nor the --config-file; flags win over the environment, which wins over the file.\n\nExample:\n  tabby agent --node-name node1 --etcd-endpoints http://10.0.0.1:2379 --cni-socket /run/tabby/node1/cni.sock\n`,

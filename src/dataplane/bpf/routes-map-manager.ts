@@ -5,6 +5,12 @@
  * after InSync. A route that cannot be programmed yet (its interface is not there) stays
  * pending and is retried by the next apply; a route this dataplane cannot express (VXLAN)
  * is reported and left to the kernel (no entry: packets to it pass to the kernel's routes).
+ *
+ * Routes of type `bgp` (learned from BGP peers, outside the pools) get no entry either, on
+ * purpose: a destination the map does not know is passed to the kernel by every program,
+ * so those routes are the kernel's business. The agent runs a legacy RouteManager limited
+ * to `bgp` routes next to the BpfDataplane (src/agent/bgp.ts, withBgpKernelRoutes), which
+ * programs them as kernel routes via their next hop.
  */
 import type { Logger } from '../../log/logger.js';
 import { ManagerApplyError, type ApplyFailure, type Manager } from '../driver.js';
@@ -22,7 +28,7 @@ export interface RoutesMapManagerOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
-type Plan = { kind: 'entry'; value: RouteValue } | { kind: 'fail'; code: string; message: string };
+type Plan = { kind: 'entry'; value: RouteValue } | { kind: 'kernel' } | { kind: 'fail'; code: string; message: string };
 
 const MANAGER = 'bpf-routes';
 
@@ -66,6 +72,8 @@ export class RoutesMapManager implements Manager {
         }
         return { kind: 'entry', value: { type: ROUTE_TYPE.remote, flags: r.encap === 'ipip' ? ROUTE_FLAG.ipip : 0, ifindex: 0, next_hop: r.nextHop } };
       }
+      case 'bgp':
+        return { kind: 'kernel' };
       case 'host': {
         const addr = r.dst.split('/')[0];
         return { kind: 'entry', value: { type: ROUTE_TYPE.host, flags: addr === this.opts.nodeIPv4 ? ROUTE_FLAG.thisNode : 0, ifindex: 0, next_hop: '0.0.0.0' } };
@@ -82,6 +90,7 @@ export class RoutesMapManager implements Manager {
       const hex = routeKey.encode(routeKeyOf(r.dst)).toString('hex');
       const p = this.plan(r);
       if (p.kind === 'entry') want.set(hex, routeValue.encode(p.value));
+      else if (p.kind === 'kernel') continue; // no entry: the sweep removes one left from before
       else {
         failures.push({ manager: MANAGER, item: `route ${r.dst}`, code: p.code, message: p.message });
         pendingKeys.add(hex);

@@ -12,13 +12,22 @@
  * Before InSync nothing is deleted: a restarting agent has not yet been told about every
  * route, and deleting what it has not heard of would drop live traffic.
  *
+ * Routes of type `bgp` (learned by the speaker, outside the pools) go via their next hop
+ * on whatever device the kernel finds for it. Unlike cluster routes they defer to the
+ * host's own routes: a destination another protocol holds (the node's DHCP default, a
+ * static route) is left alone without a conflict, because the operator's configuration
+ * outranks what a peer advertises.
+ *
+ * `routeTypes` restricts the manager to some route types; the bpf dataplane runs one for
+ * `bgp` routes only, since its programs pass destinations they do not know to the kernel.
+ *
  * Every failure stays pending and is retried by the next apply; `apply` rejects with a
  * ManagerApplyError listing them after doing everything else it could. Each distinct
  * failure is logged once when it starts and once when it clears, not on every retry.
  */
 import type { Logger } from '../../log/logger.js';
 import { ManagerApplyError, type ApplyFailure, type Manager } from '../driver.js';
-import type { DataplaneMessage, RouteUpdate } from '../messages.js';
+import type { DataplaneMessage, RouteType, RouteUpdate } from '../messages.js';
 import {
   MAIN_ROUTE_TABLE,
   TABBY_ROUTE_PROTOCOL,
@@ -39,6 +48,13 @@ export interface RouteManagerOptions {
   uplinkIfName?: string;
   /** The kernel's IPIP device (created by the ipip module). */
   ipipIfName?: string;
+  /**
+   * Only these route types are this manager's (messages about others are ignored, and the
+   * sweep then removes routes of our protocol that are not of these types); default all.
+   */
+  routeTypes?: readonly RouteType[];
+  /** Manager name in apply reports (default `routes`). */
+  name?: string;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -48,7 +64,7 @@ type Plan = { kind: 'route'; route: KernelRoute } | { kind: 'none' } | { kind: '
 const MANAGER = 'routes';
 
 export class RouteManager implements Manager {
-  readonly name = MANAGER;
+  readonly name: string;
   private readonly desired = new Map<string, RouteUpdate>();
   private inSync = false;
   private dirty = true;
@@ -57,17 +73,27 @@ export class RouteManager implements Manager {
   private readonly ipipIfName: string;
   /** `item\0code` of the failures of the last apply, to log transitions only. */
   private failing = new Map<string, ApplyFailure>();
+  /** Learned (bgp) destinations left to a foreign route, to log once each. */
+  private deferred = new Set<string>();
+  private readonly routeTypes: ReadonlySet<RouteType> | undefined;
 
   constructor(private readonly opts: RouteManagerOptions) {
     this.protocol = opts.protocol ?? TABBY_ROUTE_PROTOCOL;
     this.table = opts.table ?? MAIN_ROUTE_TABLE;
     this.ipipIfName = opts.ipipIfName ?? 'tunl0';
+    this.routeTypes = opts.routeTypes ? new Set(opts.routeTypes) : undefined;
+    this.name = opts.name ?? MANAGER;
   }
 
   onUpdate(msg: DataplaneMessage): void {
     switch (msg.type) {
       case 'RouteUpdate':
-        this.desired.set(msg.dst, msg);
+        // A route that changed to a type not ours is no longer ours to program.
+        if (this.routeTypes && !this.routeTypes.has(msg.routeType)) {
+          if (!this.desired.delete(msg.dst)) return;
+        } else {
+          this.desired.set(msg.dst, msg);
+        }
         break;
       case 'RouteRemove':
         this.desired.delete(msg.dst);
@@ -109,6 +135,7 @@ export class RouteManager implements Manager {
     const plans = await this.plan();
     const keep = new Set<string>();
     const ipipBlocked: string[] = [];
+    const deferred = new Set<string>();
     for (const [dst, plan] of plans) {
       if (plan.kind === 'none') continue;
       // A destination we want but cannot program keeps whatever route of ours it has:
@@ -116,7 +143,7 @@ export class RouteManager implements Manager {
       keep.add(dst);
       if (plan.kind === 'fail') {
         if (plan.code === 'IPIP_MODULE_MISSING') ipipBlocked.push(dst);
-        else failures.push({ manager: MANAGER, item: `route ${dst}`, code: plan.code, message: plan.message });
+        else failures.push({ manager: this.name, item: `route ${dst}`, code: plan.code, message: plan.message });
         continue;
       }
       const want = plan.route;
@@ -125,8 +152,13 @@ export class RouteManager implements Manager {
       const other = foreign.get(dst);
       if (!have && other) {
         if (sameForwarding(want, other)) continue;
+        if (this.desired.get(dst)?.routeType === 'bgp') {
+          deferred.add(dst);
+          if (!this.deferred.has(dst)) this.opts.logger?.info({ op: 'route', item: `route ${dst}` }, `learned route ${dst} via ${want.gateway} not programmed: the host's own route (${describeKernelRoute(other)}) holds that destination and takes precedence`);
+          continue;
+        }
         failures.push({
-          manager: MANAGER,
+          manager: this.name,
           item: `route ${dst}`,
           code: 'ROUTE_CONFLICT',
           message: `route ${dst} is held by protocol ${other.protocol} (${describeKernelRoute(other)}) and tabby leaves other owners' routes alone; delete it (ip route del ${dst} proto ${other.protocol}) if tabby should own it`,
@@ -136,13 +168,13 @@ export class RouteManager implements Manager {
       try {
         await this.opts.kernel.replaceRoute(want);
       } catch (err) {
-        failures.push({ manager: MANAGER, item: `route ${dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(want)}: ${(err as Error).message}` });
+        failures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(want)}: ${(err as Error).message}` });
       }
     }
     if (ipipBlocked.length > 0) {
       // One line for all of them: the cause and the fix are the same.
       failures.push({
-        manager: MANAGER,
+        manager: this.name,
         item: 'ipip',
         code: 'IPIP_MODULE_MISSING',
         message: `${ipipBlocked.length} route(s) need IPIP (first ${ipipBlocked[0]}) but this kernel has no ipip module (no ${this.ipipIfName}); load it with "modprobe ipip", or run the agent with --dataplane bpf, which encapsulates in BPF and needs no module`,
@@ -155,13 +187,14 @@ export class RouteManager implements Manager {
         try {
           await this.opts.kernel.deleteRoute(r);
         } catch (err) {
-          failures.push({ manager: MANAGER, item: `route ${dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(r)}: ${(err as Error).message}` });
+          failures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(r)}: ${(err as Error).message}` });
         }
       }
     }
 
+    this.deferred = deferred;
     this.report(failures);
-    if (failures.length > 0) throw new ManagerApplyError(MANAGER, failures);
+    if (failures.length > 0) throw new ManagerApplyError(this.name, failures);
   }
 
   private async plan(): Promise<Map<string, Plan>> {
@@ -189,6 +222,10 @@ export class RouteManager implements Manager {
       case 'local-workload':
         if (!u.iface) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `local workload route ${u.dst} names no interface` };
         return { kind: 'route', route: { ...base, type: 'unicast', ifName: u.iface, scope: 'link' } };
+      case 'bgp':
+        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `learned route ${u.dst} has no next hop` };
+        // Never encapsulated; the kernel finds the device for the next hop (it may not be the uplink).
+        return { kind: 'route', route: { ...base, type: 'unicast', gateway: u.nextHop, scope: 'universe' } };
       case 'remote-block':
       case 'remote-workload':
         if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `route ${u.dst} to node ${u.dstNode ?? '?'} has no next hop (the node has no IPv4 address)` };
