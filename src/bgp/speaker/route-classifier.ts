@@ -6,14 +6,14 @@
  * node behind the next hop. Anything else came from outside the cluster (a ToR, an external
  * peer) and is typed `bgp`: plain routing via the next hop, no encapsulation.
  *
- * `dataplane/messages.ts` has no `bgp` route type yet; `BgpRouteUpdate` widens RouteType
- * by exactly that one member (see docs/design/bgp-speaker.md for the proposed change).
+ * The agent programs only the `bgp` routes; cluster routes come from calc (see
+ * docs/design/bgp-speaker.md, "How this meets calc's routes").
  */
 import { cidrContains, cidrCovers, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
 import type { EncapMode, RouteEncap, RouteRemove, RouteType, RouteUpdate } from '../../dataplane/messages.js';
 import type { RoutingContext } from './config.js';
 
-export type BgpRouteType = Extract<RouteType, 'remote-block' | 'remote-workload'> | 'bgp';
+export type BgpRouteType = Extract<RouteType, 'remote-block' | 'remote-workload' | 'bgp'>;
 
 export interface BgpRouteUpdate extends Omit<RouteUpdate, 'routeType'> {
   routeType: BgpRouteType;
