@@ -1,6 +1,8 @@
 # Built by `node-gyp rebuild` (npm runs it on install; `npm run build` runs it before tsc).
-# Two targets:
+# Three targets:
 #   tabby_native  the N-API addon over the system libbpf -> build/Release/tabby_native.node
+#   tabby-cni     the compiled CNI plugin shim (native/cni-shim/, docs/design/cni.md)
+#                 -> build/Release/tabby-cni
 #   bpf_objects   bpf/*.bpf.c compiled by clang -target bpf -> build/bpf/<name>.bpf.o
 #                 (bpf/build.mjs holds the clang flags and the list of programs)
 {
@@ -33,6 +35,15 @@
       "cflags_cc": ["-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "libraries": ["<!@(pkg-config --libs libbpf)", "-lelf", "-lz"],
       "dependencies": ["bpf_objects"]
+    },
+    {
+      "target_name": "tabby-cni",
+      "type": "executable",
+      "sources": [
+        "native/cni-shim/main.c",
+        "native/cni-shim/json-scan.c"
+      ],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
     },
     {
       "target_name": "bpf_objects",

@@ -1,8 +1,8 @@
 /**
  * The agent side of tabby-cni: turns each request from the CNI socket into one verb
  * (cni/add.ts, del.ts, check.ts, gc.ts), one at a time per container ID (a runtime that
- * sends DEL while its ADD still runs gets them in order), and counts and times every
- * answer by verb and result.
+ * sends DEL while its ADD still runs gets them in order), with IPAM releases queued
+ * (cni/serial-releases.ts), and counts and times every answer by verb and result.
  */
 import { CniCode, CniError } from '../cni/errors.js';
 import type { CniRequest } from '../cni/protocol.js';
@@ -14,6 +14,7 @@ import { cniCheck } from './cni/check.js';
 import { cniDel } from './cni/del.js';
 import type { CniDeps } from './cni/deps.js';
 import { cniGc } from './cni/gc.js';
+import { serialReleases } from './cni/serial-releases.js';
 
 export interface AgentCniHandler {
   handle: CniHandler;
@@ -21,7 +22,8 @@ export interface AgentCniHandler {
   readonly busyContainers: Pick<ReadonlySet<string>, 'has'>;
 }
 
-export function createCniHandler(deps: CniDeps, clock: { now(): number } = { now: () => performance.now() }): AgentCniHandler {
+export function createCniHandler(given: CniDeps, clock: { now(): number } = { now: () => performance.now() }): AgentCniHandler {
+  const deps: CniDeps = { ...given, ipam: serialReleases(given.ipam) };
   const lock = new KeyedLock();
   const busy = new Map<string, number>();
   const enter = (cid: string) => busy.set(cid, (busy.get(cid) ?? 0) + 1);

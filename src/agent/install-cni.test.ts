@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('installCni', () => {
-  const opts = () => ({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), cniSocket: '/run/t/cni.sock', networkName: 'pods', pluginEntry: '/opt/tabby/dist/cni/main.js', nodeBinary: '/usr/bin/node' });
+  const opts = () => ({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), cniSocket: '/run/t/cni.sock', networkName: 'pods', pluginEntry: '/opt/tabby/dist/cni/main.js', nodeBinary: '/usr/bin/node', shim: false as const });
 
   it('writes an executable launcher and the conflist, then changes nothing on a second run', async () => {
     const first = await installCni(opts());
@@ -35,6 +35,24 @@ describe('installCni', () => {
     expect(statSync(launcher).mtimeMs).toBe(mtime);
     const third = await installCni({ ...opts(), cniSocket: '/run/other.sock' });
     expect(third.map((f) => f.action)).toEqual(['unchanged', 'update']);
+  });
+
+  it('installs a copy of the compiled shim when given one, and updates it when it changes', async () => {
+    const shim = join(dir, 'shim');
+    writeFileSync(shim, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 0xff]));
+    const first = await installCni({ ...opts(), shim });
+    expect(first.map((f) => f.action)).toEqual(['create', 'create']);
+    expect(first[0]!.content).toBe(`(binary: a copy of ${shim}, 8 bytes)\n`);
+    const installed = join(dir, 'bin', 'tabby-cni');
+    expect(readFileSync(installed)).toEqual(readFileSync(shim));
+    expect(statSync(installed).mode & 0o777).toBe(0o755);
+    expect((await installCni({ ...opts(), shim })).map((f) => f.action)).toEqual(['unchanged', 'unchanged']);
+    writeFileSync(shim, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 9]));
+    expect((await installCni({ ...opts(), shim })).map((f) => f.action)).toEqual(['update', 'unchanged']);
+    expect(readFileSync(installed)).toEqual(readFileSync(shim));
+    // Back to the launcher when asked for it.
+    expect((await installCni(opts())).map((f) => f.action)).toEqual(['update', 'unchanged']);
+    expect(readFileSync(installed, 'utf8')).toContain('#!/bin/sh');
   });
 
   it('dry run writes nothing', async () => {

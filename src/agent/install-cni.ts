@@ -1,10 +1,12 @@
 /**
  * `tabby install-cni`: puts the plugin where a container runtime looks for it.
  *
- *  - `<bin-dir>/tabby-cni`: a `#!/bin/sh` launcher that execs Node on the plugin's entry
- *    (the plugin is a Node program; a runtime can only exec files). Absolute paths to the
- *    node binary and the entry, so the runtime's PATH and working directory do not matter.
- *    From a source checkout (the entry is .ts) it also loads tsx by absolute path.
+ *  - `<bin-dir>/tabby-cni`: a copy of the compiled shim (build/Release/tabby-cni, see
+ *    docs/design/cni.md "The shim") when it is built: it starts in a millisecond where Node
+ *    takes over a hundred, and the agent runs the plugin logic. Without the shim (or with
+ *    `shim: false`), a `#!/bin/sh` launcher that execs Node on the plugin's entry, with
+ *    absolute paths to the node binary and the entry so the runtime's PATH and working
+ *    directory do not matter; from a source checkout (the entry is .ts) it also loads tsx.
  *  - `<conf-dir>/10-tabby.conflist`: cniVersion 1.0.0, tabby-cni (ipam tabby-ipam,
  *    agent_socket) then portmap (capabilities portMappings), as Calico's conflist does.
  *
@@ -12,8 +14,10 @@
  * so a runtime never reads half a file; a file that already has the wanted content is not
  * touched (idempotent). `dryRun` returns what would be written without writing.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_AGENT_SOCKET } from '../cni/netconf.js';
 
 export const DEFAULT_BIN_DIR = '/opt/cni/bin';
@@ -33,13 +37,27 @@ export interface InstallCniOptions {
   nodeBinary: string;
   /** Loader to --import when the entry is TypeScript (absolute path of tsx's loader). */
   tsLoader?: string;
+  /**
+   * The compiled shim to install: a path, `false` for the Node launcher, or undefined to
+   * use this package's build/Release/tabby-cni when it exists.
+   */
+  shim?: string | false;
   dryRun?: boolean;
+}
+
+/** build/Release/tabby-cni of this package (from src/agent/ or dist/agent/), if built. */
+export function builtShim(): string | undefined {
+  const path = fileURLToPath(new URL('../../build/Release/tabby-cni', import.meta.url));
+  return existsSync(path) ? path : undefined;
 }
 
 export interface PlannedFile {
   path: string;
   mode: number;
+  /** The text written, or for a binary (the shim) a one-line description of it. */
   content: string;
+  /** A binary's bytes, written instead of `content`. */
+  bytes?: Buffer;
   /** What happened (or, for a dry run, would happen). */
   action: 'create' | 'update' | 'unchanged';
 }
@@ -68,9 +86,9 @@ export function conflist(o: Pick<InstallCniOptions, 'cniSocket' | 'networkName'>
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-async function current(path: string): Promise<string | undefined> {
+async function current(path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -81,7 +99,7 @@ async function writeAtomically(f: PlannedFile): Promise<void> {
   await mkdir(dirname(f.path), { recursive: true, mode: 0o755 });
   const tmp = join(dirname(f.path), `.${PLUGIN_NAME}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await writeFile(tmp, f.content, { mode: f.mode });
+    await writeFile(tmp, f.bytes ?? f.content, { mode: f.mode });
     await chmod(tmp, f.mode); // writeFile's mode is filtered by the umask
     await rename(tmp, f.path);
   } catch (err) {
@@ -91,14 +109,20 @@ async function writeAtomically(f: PlannedFile): Promise<void> {
 }
 
 export async function installCni(o: InstallCniOptions): Promise<PlannedFile[]> {
-  const files: Array<Omit<PlannedFile, 'action'>> = [
-    { path: join(o.binDir ?? DEFAULT_BIN_DIR, PLUGIN_NAME), mode: 0o755, content: launcherScript(o) },
-    { path: join(o.confDir ?? DEFAULT_CONF_DIR, CONFLIST_NAME), mode: 0o644, content: conflist(o) },
-  ];
+  const binPath = join(o.binDir ?? DEFAULT_BIN_DIR, PLUGIN_NAME);
+  const shim = o.shim === false ? undefined : (o.shim ?? builtShim());
+  let plugin: Omit<PlannedFile, 'action'>;
+  if (shim) {
+    const bytes = await readFile(shim);
+    plugin = { path: binPath, mode: 0o755, content: `(binary: a copy of ${shim}, ${bytes.length} bytes)\n`, bytes };
+  } else {
+    plugin = { path: binPath, mode: 0o755, content: launcherScript(o) };
+  }
+  const files: Array<Omit<PlannedFile, 'action'>> = [plugin, { path: join(o.confDir ?? DEFAULT_CONF_DIR, CONFLIST_NAME), mode: 0o644, content: conflist(o) }];
   const planned: PlannedFile[] = [];
   for (const f of files) {
     const have = await current(f.path);
-    const action = have === undefined ? 'create' : have === f.content ? 'unchanged' : 'update';
+    const action = have === undefined ? 'create' : have.equals(f.bytes ?? Buffer.from(f.content, 'utf8')) ? 'unchanged' : 'update';
     const p = { ...f, action } as PlannedFile;
     if (!o.dryRun && action !== 'unchanged') await writeAtomically(p);
     planned.push(p);

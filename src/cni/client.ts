@@ -33,6 +33,15 @@ export function agentNotReachable(socketPath: string, cause: string, code: numbe
   );
 }
 
+/** The 104 a request gets when the agent has not answered within `timeoutMs`. */
+export function agentTimedOut(req: Pick<CniRequest, 'verb' | 'containerId' | 'id'>, timeoutMs: number): CniError {
+  return new CniError(
+    CniCode.AgentTimeout,
+    `the agent did not answer ${req.verb} for container ${req.containerId || '-'} within ${timeoutMs} ms (request ${req.id})`,
+    'the agent log has this request id; if the node is just slow, raise "timeout_seconds" in the CNI config',
+  );
+}
+
 /**
  * Sends one request to the agent and waits for its answer. Resolves with the result (ADD)
  * or nothing; rejects with a CniError: the agent's own error passed through, 11 when the
@@ -59,17 +68,7 @@ export function sendCniRequest(req: CniRequest, opts: ClientOptions): Promise<{ 
         if (!connected) settle(agentNotReachable(opts.socketPath, `no connection within ${opts.connectTimeoutMs} ms`));
       }, opts.connectTimeoutMs),
     );
-    handles.push(
-      timers.setTimeout(() => {
-        settle(
-          new CniError(
-            CniCode.AgentTimeout,
-            `the agent did not answer ${req.verb} for container ${req.containerId || '-'} within ${opts.timeoutMs} ms (request ${req.id})`,
-            'the agent log has this request id; if the node is just slow, raise "timeout_seconds" in the CNI config',
-          ),
-        );
-      }, opts.timeoutMs),
-    );
+    handles.push(timers.setTimeout(() => settle(agentTimedOut(req, opts.timeoutMs)), opts.timeoutMs));
 
     socket = connect({ path: opts.socketPath });
     // `on`, not `once`: a second error must not become an uncaught exception.

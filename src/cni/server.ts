@@ -4,7 +4,10 @@ import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { TabbyError } from '../errors.js';
 import { CniCode, CniError } from './errors.js';
+import { EXEC_PROTOCOL, encodeExecAnswer, isExecRequest, readExecRequest, type CniExecRequest } from './exec-protocol.js';
+import { runCniInAgent } from './in-agent.js';
 import { readLine } from './line-reader.js';
+import type { PluginOutcome } from './plugin.js';
 import {
   MAX_MESSAGE_BYTES,
   decodeRequest,
@@ -92,9 +95,28 @@ async function answerFor(req: CniRequest, handler: CniHandler, ctx: CniRequestCo
   }
 }
 
+/** The exec request on `line`, 'malformed' for a broken one, undefined for a `tabby-cni/1` line. */
+function execRequestIn(line: string): CniExecRequest | 'malformed' | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined; // decodeRequest reports it
+  }
+  if (!isExecRequest(v)) return undefined;
+  return readExecRequest(v) ?? 'malformed';
+}
+
+function malformedExec(): PluginOutcome {
+  const err = new CniError(CniCode.DecodingFailure, 'the agent could not decode the tabby-cni shim\'s request', 'install the tabby-cni binary from the same release as the agent');
+  return { stdout: `${JSON.stringify(err.toJSON(), null, 2)}\n`, exitCode: 1 };
+}
+
 /**
  * Serves the tabby CNI protocol on a unix socket: reads one request line per connection,
- * dispatches it to `handler`, writes one answer line, closes. A stale socket file left by a
+ * dispatches it to `handler`, writes one answer line, closes. A `tabby-cni-exec/1` line
+ * from the compiled shim runs the whole plugin here (in-agent.ts) and is answered with
+ * what the plugin prints. A stale socket file left by a
  * dead agent is replaced; a live one is an error (two agents on one node).
  */
 export async function serveCniSocket(path: string, handler: CniHandler, opts: ServeOptions = {}): Promise<CniSocketServer> {
@@ -123,9 +145,18 @@ export async function serveCniSocket(path: string, handler: CniHandler, opts: Se
     sock.once('close', () => {
       if (!answered) hangup.abort();
     });
+    const ctx: CniRequestContext = { signal: hangup.signal };
+    const exec = line.includes(EXEC_PROTOCOL) ? execRequestIn(line) : undefined;
+    if (exec) {
+      // The compiled shim: run the plugin here and send back what it would have printed.
+      const outcome = exec === 'malformed' ? malformedExec() : await runCniInAgent(exec, { answer: (req) => answerFor(req, handler, ctx, logger), ...(logger ? { logger } : {}) });
+      answered = true;
+      if (!sock.destroyed) sock.end(encodeExecAnswer(outcome));
+      return;
+    }
     let answer: CniAnswer;
     try {
-      answer = await answerFor(decodeRequest(line), handler, { signal: hangup.signal }, logger);
+      answer = await answerFor(decodeRequest(line), handler, ctx, logger);
     } catch (e) {
       // The request itself is unreadable; answer with the decoding error so the plugin prints it.
       const id = (() => {

@@ -33,3 +33,12 @@ export function entryCommand(name: EntryName, opts: { preferBuilt?: boolean } = 
   if (!fromSource) return [process.execPath, fileURLToPath(new URL(`${rel}.js`, import.meta.url))];
   return [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL(`${rel}.ts`, import.meta.url))];
 }
+
+/**
+ * The tabby-cni command a container runtime would run: the compiled plugin
+ * (build/Release/tabby-cni, see docs/design/cni.md) when it is built, else the node entry.
+ */
+export function cniPluginCommand(): string[] {
+  const shim = fileURLToPath(new URL('../../build/Release/tabby-cni', import.meta.url));
+  return existsSync(shim) ? [shim] : entryCommand('cni');
+}

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentReadyNow, startAgent, stopProcess, waitAgentReady, type AgentSettings } from './agent-process.js';
 import { firstIPv4, invokeCni, type CniCall } from './cni-invoke.js';
-import { entryCommand } from './entries.js';
+import { cniPluginCommand, entryCommand } from './entries.js';
 import { LabError } from './errors.js';
 import { etcdEndpoint, startEtcd } from './etcd-process.js';
 import { checkMemberName, LAB_PIN_ROOT, LabNames, netnsPath } from './names.js';
@@ -84,7 +84,7 @@ export class Lab {
   constructor(name: string = DEFAULT_LAB_NAME, opts: { progress?: Progress; cniPlugin?: string[] } = {}) {
     this.names = new LabNames(name);
     this.progress = opts.progress ?? (() => undefined);
-    this.cniPlugin = opts.cniPlugin ?? entryCommand('cni');
+    this.cniPlugin = opts.cniPlugin ?? cniPluginCommand();
   }
 
   async up(options: Partial<LabUpOptions> = {}): Promise<LabState> {

@@ -98,7 +98,7 @@ async function startAgent(): Promise<void> {
   agentLog = [];
   const child = spawn(
     'ip',
-    ['netns', 'exec', node.name, process.execPath, '--import', 'tsx', CLI, 'agent', '--node-name', NODE, '--etcd-endpoints', 'http://127.0.0.1:2379', '--cni-socket', sock, '--state-dir', join(dir, 'state'), '--default-pool-cidr', POOL, '--log-level', 'info'],
+    ['netns', 'exec', node.name, process.execPath, '--import', 'tsx', CLI, 'agent', '--node-name', NODE, '--etcd-endpoints', 'http://127.0.0.1:2379', '--cni-socket', sock, '--state-dir', join(dir, 'state'), '--default-pool-cidr', POOL, '--log-level', 'info', '--dataplane', 'legacy'],
     { cwd: REPO, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   agent = child;

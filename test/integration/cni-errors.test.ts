@@ -1,13 +1,16 @@
 /**
- * Runs the real `tabby-cni` entry (src/cni/main.ts under tsx) as a child process, the way
- * a container runtime does: config on stdin, CNI_* in the environment, JSON on stdout,
- * exit code 0/1. The error cases need nothing but a temp dir. The happy path serves the
- * socket with `serveCniSocket` and a handler that answers a fixed 1.0.0 result: a fake
- * agent is right here because this test is about the plugin's side of the protocol and
- * its output formats, not about what a real agent does with an ADD.
+ * Runs the real `tabby-cni` executables as child processes, the way a container runtime
+ * does: config on stdin, CNI_* in the environment, JSON on stdout, exit code 0/1. Both
+ * executables go through the same cases: the Node entry (src/cni/main.ts under tsx) and
+ * the compiled shim (build/Release/tabby-cni, which forwards to the agent and lets it run
+ * the same plugin code). The socket is served by `serveCniSocket` with a handler that
+ * answers a fixed 1.0.0 result: a fake agent is right here because this test is about the
+ * plugin's side of the protocol and its output formats, not about what a real agent does
+ * with an ADD. Local errors must never reach that handler.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,8 @@ import { isRoot, needsRoot } from '../support/root.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(REPO, 'src/cni/main.ts');
+const SHIM = join(REPO, 'build/Release/tabby-cni');
+const shimBuilt = existsSync(SHIM);
 
 interface Run {
   code: number | null;
@@ -41,8 +46,16 @@ function runProgram(cmd: string, args: string[], env: Record<string, string>, st
   });
 }
 
-const runPlugin = (env: Record<string, string>, stdin: string): Promise<Run> =>
-  runProgram(process.execPath, ['--import', 'tsx', ENTRY], env, stdin);
+type PluginRunner = (env: Record<string, string>, stdin: string) => Promise<Run>;
+
+const runNodeEntry: PluginRunner = (env, stdin) => runProgram(process.execPath, ['--import', 'tsx', ENTRY], env, stdin);
+const runShim: PluginRunner = (env, stdin) => runProgram(SHIM, [], env, stdin);
+
+/** Each executable, skipped (with the reason in its title) when it is not built. */
+const PLUGINS: Array<{ label: string; run: PluginRunner; skip: boolean }> = [
+  { label: 'Node entry', run: runNodeEntry, skip: false },
+  { label: shimBuilt ? 'compiled shim' : 'compiled shim (skipped: not built, run npm run build)', run: runShim, skip: !shimBuilt },
+];
 
 /** Asserts a CNI error on stdout, exit 1, and returns it. */
 function cniError(run: Run, code: number): { cniVersion: string; code: number; msg: string; details?: string } {
@@ -56,18 +69,32 @@ function cniError(run: Run, code: number): { cniVersion: string; code: number; m
 let counter = 0;
 const uniq = (): string => `${process.pid}-${counter++}`;
 let dir: string;
+/** A live agent socket for the local-error cases: the shim needs one to run the plugin. */
+let localAgent: CniSocketServer | undefined;
+let localSock = '';
+const reachedAgent: CniRequest[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), `tabby-cni-it-${process.pid}-`));
+  localSock = join(dir, `local-${uniq()}.sock`);
+  localAgent = await serveCniSocket(localSock, async (req) => {
+    reachedAgent.push(req);
+    return new CniError(CniCode.AgentInternal, 'a request that should have failed locally reached the agent');
+  });
 });
-afterAll(() => {
+afterAll(async () => {
+  await localAgent?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const conf = (over: Record<string, unknown> = {}): string =>
-  JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby-cni', agent_socket: join(dir, `none-${uniq()}.sock`), timeout_seconds: 10, ...over });
+  JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'tabby-cni', agent_socket: localSock, timeout_seconds: 10, ...over });
 
-describe('tabby-cni errors (real entry, child process)', () => {
+for (const { label, run: runPlugin, skip } of PLUGINS) describe.skipIf(skip)(`tabby-cni errors (${label}, child process)`, () => {
+  afterAll(() => {
+    expect(reachedAgent).toEqual([]);
+  });
+
   // /proc/self/ns/net is a real network namespace file for every process, root or not.
   const addEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr1', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
 
@@ -122,7 +149,7 @@ describe('tabby-cni errors (real entry, child process)', () => {
   });
 
   it('agent not running -> STATUS answers 50', async () => {
-    const err = cniError(await runPlugin({ CNI_COMMAND: 'STATUS' }, conf({ cniVersion: '1.1.0' })), CniCode.NotAvailable);
+    const err = cniError(await runPlugin({ CNI_COMMAND: 'STATUS' }, conf({ cniVersion: '1.1.0', agent_socket: join(dir, `absent-${uniq()}.sock`) })), CniCode.NotAvailable);
     expect(err.msg).toMatch(/is `tabby agent` running on this node\?/);
   });
 
@@ -133,10 +160,105 @@ describe('tabby-cni errors (real entry, child process)', () => {
   });
 });
 
-describe.skipIf(!isRoot)(needsRoot('tabby-cni against a socket, result accepted by the reference tuning plugin'), () => {
-  const ns = `tbycni${process.pid}`;
+describe.skipIf(!shimBuilt)('the compiled shim where it differs from the Node entry', () => {
+  const addEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr1', CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+  const raw: Server[] = [];
+  afterAll(async () => {
+    for (const s of raw) await new Promise((r) => s.close(r));
+  });
+  /** A socket whose "agent" reads the request and then does `then` to the connection. */
+  async function oddAgent(then: 'hang' | 'hang-up' | 'garbage'): Promise<string> {
+    const path = join(dir, `odd-${uniq()}.sock`);
+    const server = createServer((c) => {
+      c.on('error', () => undefined);
+      c.once('data', () => {
+        if (then === 'hang-up') c.destroy();
+        if (then === 'garbage') c.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      });
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    raw.push(server);
+    return path;
+  }
+
+  it('prints byte for byte what the Node entry prints without an agent (ADD 11, DEL 11, STATUS 50, VERSION)', async () => {
+    const sock = join(dir, `absent-${uniq()}.sock`);
+    const cases: Array<[Record<string, string>, string]> = [
+      [addEnv, conf({ agent_socket: sock, cniVersion: '0.4.0' })],
+      [{ ...addEnv, CNI_COMMAND: 'DEL', CNI_NETNS: '' }, conf({ agent_socket: sock })],
+      [{ CNI_COMMAND: 'STATUS' }, conf({ agent_socket: sock, cniVersion: '1.1.0' })],
+      [{ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.3.1"}'],
+      [{ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"7.0.0"}'],
+      [{ CNI_COMMAND: 'VERSION' }, 'not json'],
+      [{ CNI_COMMAND: 'VERSION' }, ''],
+    ];
+    for (const [env, stdin] of cases) {
+      const [node, shim] = await Promise.all([runNodeEntry(env, stdin), runShim(env, stdin)]);
+      expect({ code: shim.code, stdout: shim.stdout }, `${JSON.stringify(env)} ${stdin}`).toEqual({ code: node.code, stdout: node.stdout });
+    }
+  });
+
+  it('finds the top-level "agent_socket" however the JSON is written', async () => {
+    const escaped = JSON.stringify(localSock).replaceAll('/', '\\/'); // "\/tmp\/..." is the same string
+    const stdin = `{ "args": {"agent_socket": "/nested/is/ignored.sock", "x": [1, {"y": "}"}]},\n "cniVersion" : "1.0.0", "name":"net", "type":"tabby-cni", "agent_socket" : ${escaped} }`;
+    // Reaching the local agent shows the right socket was used: the plugin (in the agent)
+    // then fails the ADD locally because the netns is not one.
+    const err = cniError(await runShim({ ...addEnv, CNI_NETNS: dir }, stdin), CniCode.InvalidEnvironment);
+    expect(err.msg).toMatch(/is not a network namespace/);
+    expect(reachedAgent).toEqual([]);
+  });
+
+  it('reports an agent that hangs up (5), answers garbage (105) or never answers (104, bounded by timeout_seconds)', async () => {
+    const hangUp = cniError(await runShim(addEnv, conf({ agent_socket: await oddAgent('hang-up') })), CniCode.IoFailure);
+    expect(hangUp.msg).toMatch(/dropped the ADD request without answering/);
+    cniError(await runShim(addEnv, conf({ agent_socket: await oddAgent('garbage') })), CniCode.AgentProtocol);
+    const t0 = performance.now();
+    const slow = cniError(await runShim(addEnv, conf({ agent_socket: await oddAgent('hang'), timeout_seconds: 0.5 })), CniCode.AgentTimeout);
+    expect(slow.msg).toMatch(/did not answer ADD for container ctr1 within 5500 ms/);
+    expect(performance.now() - t0).toBeLessThan(30_000); // bounded, not a timing assertion on the value
+  }, 40_000);
+
+  it('gives up with 11 after connect_timeout_seconds while the agent\'s accept backlog stays full', async () => {
+    // A listener that never accepts, its backlog filled by one connection: every further
+    // unix connect fails with EAGAIN (Node always accepts, hence python3).
+    const path = join(dir, `full-${uniq()}.sock`);
+    const script = `import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX); c.setblocking(False)
+    try:
+        c.connect(sys.argv[1]); held.append(c)
+    except BlockingIOError:
+        break
+print('full', flush=True)
+time.sleep(60)
+`;
+    const py = spawn('python3', ['-c', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        py.stdout.once('data', () => resolve());
+        py.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+      });
+      const err = cniError(await runShim(addEnv, conf({ agent_socket: path, connect_timeout_seconds: 0.3 })), CniCode.TryAgainLater);
+      expect(err.msg).toBe(`is \`tabby agent\` running on this node? socket ${path} not reachable: no connection within 300 ms`);
+    } finally {
+      py.kill('SIGKILL');
+    }
+  });
+
+  it('refuses stdin larger than 1 MiB with a CNI error instead of forwarding it', async () => {
+    const big = conf({ padding: 'x'.repeat(1 << 20) });
+    const err = cniError(await runShim(addEnv, big), CniCode.DecodingFailure);
+    expect(err.msg).toMatch(/larger than 1 MiB/);
+  });
+});
+
+for (const { label, run: runPlugin, skip } of PLUGINS) describe.skipIf(!isRoot || skip)(needsRoot(`tabby-cni (${label}) against a socket, result accepted by the reference tuning plugin`), () => {
+  const n = counter++;
+  const ns = `tbycni${process.pid}x${n}`;
   const nsPath = `/var/run/netns/${ns}`;
-  const hostIf = `tbyh${process.pid}`.slice(0, 15);
+  const hostIf = `tbyh${process.pid}x${n}`.slice(0, 15);
   let podMac = '';
   let server: CniSocketServer | undefined;
   let sock = '';

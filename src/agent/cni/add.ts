@@ -7,6 +7,7 @@
  * The answer comes only after the dataplane has programmed the endpoint (its /32 route
  * through the new interface exists): a pod never runs before it is reachable.
  */
+import { ResourceConflictError } from '../../client/errors.js';
 import { CniCode, CniError } from '../../cni/errors.js';
 import type { CniRequest } from '../../cni/protocol.js';
 import type { CniResult } from '../../cni/result.js';
@@ -16,6 +17,7 @@ import { CALICO_API_VERSION, kindInfo, type WorkloadEndpoint } from '../../resou
 import { attachmentOf, NAMESPACE_LABEL, NETWORK_ANNOTATION, ORCHESTRATOR_LABEL, podLabels, type Attachment } from './attachment.js';
 import { DEFAULT_PROGRAM_TIMEOUT_MS, type CniDeps } from './deps.js';
 import { toCniError } from './error-codes.js';
+import { StepTimer } from './step-timer.js';
 
 const HOST_MAC = 'ee:ee:ee:ee:ee:ee';
 const IPAM_TYPES = ['tabby-ipam', 'calico-ipam'];
@@ -75,15 +77,19 @@ function resultFor(a: Attachment, containerMac: string, addresses: string[]): Cn
  *  - an interface left by an earlier sandbox of the same pod (its DEL never came, the
  *    runtime has moved on): remove it so this sandbox can have the name, as Calico does.
  */
-async function earlierAttachment(a: Attachment, deps: CniDeps): Promise<CniResult | undefined> {
-  const wep = (await deps.client.get(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace)) as WorkloadEndpoint | undefined;
-  const present = (await deps.wiring.listHostInterfaces(a.hostIfName)).some((i) => i.name === a.hostIfName);
+async function earlierAttachment(a: Attachment, deps: CniDeps): Promise<{ answer?: CniResult; endpointExists: boolean }> {
+  // Both reads at once: the datastore round trip overlaps the netlink dump.
+  const [wep, links] = await Promise.all([
+    deps.client.get(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace) as Promise<WorkloadEndpoint | undefined>,
+    deps.wiring.listHostInterfaces(a.hostIfName),
+  ]);
+  const present = links.some((i) => i.name === a.hostIfName);
   if (wep && wep.spec.containerID === a.containerId && present && wep.spec.interfaceName === a.hostIfName) {
     const facts = readEndpoint(a.wepNamespace, a.wepName, wep);
     const nets = wep.spec.ipNetworks ?? [];
     if (facts) await deps.dataplane.waitForEndpoint(workloadEndpointKey(facts.id), deps.programTimeoutMs ?? DEFAULT_PROGRAM_TIMEOUT_MS, { ifaceName: a.hostIfName, ipv4Nets: facts.ipv4Nets });
     deps.logger?.info({ op: 'ADD', containerId: a.containerId, iface: a.hostIfName }, 'repeated ADD: answering with the existing attachment');
-    return resultFor(a, wep.spec.mac ?? '', nets);
+    return { answer: resultFor(a, wep.spec.mac ?? '', nets), endpointExists: true };
   }
   if (wep && wep.spec.containerID === a.containerId && !present) {
     // A broken earlier attempt of this very container: start over from a clean handle.
@@ -93,7 +99,24 @@ async function earlierAttachment(a: Attachment, deps: CniDeps): Promise<CniResul
     deps.logger?.info({ op: 'ADD', containerId: a.containerId, iface: a.hostIfName, previousContainer: wep?.spec.containerID }, 'removing the interface of an earlier sandbox of this pod');
     await deps.wiring.unwire(a.hostIfName);
   }
-  return undefined;
+  return { endpointExists: wep !== undefined };
+}
+
+/**
+ * Writes the new WorkloadEndpoint. Replacing one left by an earlier sandbox of the same pod
+ * (its DEL never came) is `apply`, as Calico does; when the lookup saw none, a plain create
+ * saves apply's read, and falls back to apply if one appeared since.
+ */
+async function writeEndpoint(deps: CniDeps, wep: WorkloadEndpoint, seenBefore: boolean): Promise<void> {
+  if (!seenBefore) {
+    try {
+      await deps.client.create(wep);
+      return;
+    } catch (err) {
+      if (!(err instanceof ResourceConflictError && err.code === 'ALREADY_EXISTS')) throw err;
+    }
+  }
+  await deps.client.apply(wep);
 }
 
 export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult> {
@@ -103,11 +126,13 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
   const labels = podLabels(req);
   const log = deps.logger;
   const undo: Undo[] = [];
+  const timer = new StepTimer(deps.monotonic);
   let step = 'look for an earlier attachment';
   deps.busyInterfaces.add(a.hostIfName);
   try {
     const earlier = await earlierAttachment(a, deps);
-    if (earlier) return earlier;
+    timer.lap('lookup');
+    if (earlier.answer) return earlier.answer;
     step = 'allocate an address';
     const attrs: Record<string, string> = { node: deps.nodeName, timestamp: (deps.now?.() ?? new Date()).toISOString() };
     if (a.identity.orchestrator === 'k8s') Object.assign(attrs, { namespace: a.identity.namespace, pod: a.identity.workload });
@@ -122,12 +147,14 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
       throw err;
     }
     const address = `${assigned[0]!.address}/32`;
+    timer.lap('ipam');
 
     step = `wire interface ${a.hostIfName}`;
     // wire() removes what it made when it fails, so the undo is registered only after it
     // succeeded: an interface that existed before this ADD is never removed by its rollback.
     const wired = await deps.wiring.wire({ netnsPath: a.netns, containerIfName: a.ifname, hostIfName: a.hostIfName, addresses: [address] });
     undo.push({ what: `unwire ${a.hostIfName}`, run: () => deps.wiring.unwire(a.hostIfName) });
+    timer.lap('wire');
 
     step = `write WorkloadEndpoint ${a.wepNamespace}/${a.wepName}`;
     const wep = workloadEndpointFor(a, deps, labels, address, wired.containerMac);
@@ -135,9 +162,8 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
       what: `delete WorkloadEndpoint ${a.wepNamespace}/${a.wepName}`,
       run: () => deps.client.delete(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace),
     });
-    // apply, not create: a WorkloadEndpoint left by an earlier sandbox of the same pod
-    // (its DEL never came) is replaced by this one, as Calico does.
-    await deps.client.apply(wep);
+    await writeEndpoint(deps, wep, earlier.endpointExists);
+    timer.lap('endpoint');
 
     step = 'wait for the dataplane';
     const facts = readEndpoint(a.wepNamespace, a.wepName, wep);
@@ -145,11 +171,12 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
     const key = workloadEndpointKey(facts.id);
     await deps.dataplane.waitForEndpoint(key, deps.programTimeoutMs ?? DEFAULT_PROGRAM_TIMEOUT_MS, { ifaceName: a.hostIfName, ipv4Nets: [address] });
 
-    log?.info({ op: 'ADD', containerId: a.containerId, iface: a.hostIfName, address, endpoint: key }, 'workload added');
+    timer.lap('program');
+    log?.info({ op: 'ADD', containerId: a.containerId, iface: a.hostIfName, address, endpoint: key, ms: timer.timings() }, 'workload added');
     return resultFor(a, wired.containerMac, [address]);
   } catch (err) {
     const cniErr = toCniError(err, `ADD ${a.containerId}: cannot ${step}`);
-    log?.warn({ op: 'ADD', containerId: a.containerId, step, err: (err as Error)?.message ?? String(err), code: cniErr.cniCode }, 'ADD failed; rolling back');
+    log?.warn({ op: 'ADD', containerId: a.containerId, step, ms: timer.timings(), err: (err as Error)?.message ?? String(err), code: cniErr.cniCode }, 'ADD failed; rolling back');
     for (const u of undo.reverse()) {
       try {
         await u.run();

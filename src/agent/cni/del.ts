@@ -14,6 +14,7 @@ import { kindInfo, type WorkloadEndpoint } from '../../resources/index.js';
 import { attachmentOf } from './attachment.js';
 import type { CniDeps } from './deps.js';
 import { toCniError } from './error-codes.js';
+import { StepTimer } from './step-timer.js';
 
 export interface DelOutcome {
   deletedEndpoint: boolean;
@@ -21,37 +22,54 @@ export interface DelOutcome {
   released: string[];
 }
 
+/** Deletes the endpoint read before; false when there was none (or it went meanwhile). */
+async function deleteEndpoint(deps: CniDeps, wep: WorkloadEndpoint | undefined, name: string, namespace: string): Promise<boolean> {
+  if (!wep) return false;
+  try {
+    await deps.client.delete(kindInfo('WorkloadEndpoint'), name, namespace);
+    return true;
+  } catch (err) {
+    if (err instanceof ResourceConflictError && err.code === 'NOT_FOUND') return false;
+    throw err;
+  }
+}
+
+/** Removes the host interface when it is there; false when it was already gone. */
+async function removeInterface(deps: CniDeps, iface: string): Promise<boolean> {
+  const present = (await deps.wiring.listHostInterfaces(iface)).some((i) => i.name === iface);
+  if (present) await deps.wiring.unwire(iface);
+  return present;
+}
+
 export async function cniDel(req: CniRequest, deps: CniDeps): Promise<DelOutcome> {
   const a = attachmentOf(req, deps.nodeName);
   const kind = kindInfo('WorkloadEndpoint');
   let step = `read WorkloadEndpoint ${a.wepNamespace}/${a.wepName}`;
+  const timer = new StepTimer(deps.monotonic);
   try {
     const wep = (await deps.client.get(kind, a.wepName, a.wepNamespace)) as WorkloadEndpoint | undefined;
+    timer.lap('lookup');
     const otherOwner = wep !== undefined && wep.spec.containerID !== undefined && wep.spec.containerID !== '' && wep.spec.containerID !== a.containerId;
     let deletedEndpoint = false;
     let unwired = false;
     if (!otherOwner) {
-      if (wep) {
-        step = `delete WorkloadEndpoint ${a.wepNamespace}/${a.wepName}`;
-        try {
-          await deps.client.delete(kind, a.wepName, a.wepNamespace);
-          deletedEndpoint = true;
-        } catch (err) {
-          if (!(err instanceof ResourceConflictError && err.code === 'NOT_FOUND')) throw err;
-        }
-      }
+      // The endpoint's deletion (a datastore round trip) and the interface's (netlink) are
+      // independent: run them together. The address is released only once both are gone.
       const iface = wep?.spec.interfaceName ?? a.hostIfName;
-      step = `remove interface ${iface}`;
-      const present = (await deps.wiring.listHostInterfaces(iface)).some((i) => i.name === iface);
-      if (present) {
-        await deps.wiring.unwire(iface);
-        unwired = true;
-      }
+      const named = (what: string) => (err: unknown) => {
+        throw toCniError(err, `DEL ${a.containerId}: cannot ${what}`);
+      };
+      [deletedEndpoint, unwired] = await Promise.all([
+        deleteEndpoint(deps, wep, a.wepName, a.wepNamespace).catch(named(`delete WorkloadEndpoint ${a.wepNamespace}/${a.wepName}`)),
+        removeInterface(deps, iface).catch(named(`remove interface ${iface}`)),
+      ]);
+      timer.lap('teardown');
     }
     step = `release handle ${a.handle}`;
     const released = await deps.ipam.releaseByHandle(a.handle);
     if (released.length > 0) deps.metrics?.ipamReleases.inc(released.length);
-    deps.logger?.info({ op: 'DEL', containerId: a.containerId, deletedEndpoint, unwired, released, otherOwner }, 'workload deleted');
+    timer.lap('ipam');
+    deps.logger?.info({ op: 'DEL', containerId: a.containerId, deletedEndpoint, unwired, released, otherOwner, ms: timer.timings() }, 'workload deleted');
     return { deletedEndpoint, unwired, released };
   } catch (err) {
     throw toCniError(err, `DEL ${a.containerId}: cannot ${step}`);

@@ -23,6 +23,8 @@ export interface CniDeps {
   readiness(): Readiness;
   /** How long ADD waits for the dataplane (below the plugin's 60 s default timeout). */
   programTimeoutMs?: number;
+  /** Monotonic ms for the per-step timings in the log (performance.now by default). */
+  monotonic?: () => number;
   /** Wall clock for the allocation's `timestamp` attribute. */
   now?: () => Date;
   /** Host interfaces being worked on right now (ADD in flight); sweeps leave them alone. */
