@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, needsRoot } from '../support/root.js';
 import { startBird, type BirdDaemon } from '../support/bird.js';
-import { freeLoopbackPort } from '../support/gobgp.js';
+import { freeLoopbackPort } from '../support/daemon.js';
 import { BgpHarness, waitFor } from './fixtures/bgp-harness.js';
 
 const net = 1 + (process.pid % 200);

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, needsRoot } from '../support/root.js';
-import { freeLoopbackPort, startGobgp, type GobgpDaemon } from '../support/gobgp.js';
+import { freeLoopbackPort } from '../support/daemon.js';
+import { startGobgp, type GobgpDaemon } from '../support/gobgp.js';
 import { BgpHarness, waitFor } from './fixtures/bgp-harness.js';
 
 const net = 1 + (process.pid % 200);

@@ -8,17 +8,16 @@
  *   await bird.birdc('show protocols all tabby');
  *   await bird.cleanup();
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SupervisedDaemon } from './daemon.js';
 
 const execFileP = promisify(execFile);
 export const BIRD_BINARY = '/usr/sbin/bird';
 export const BIRDC_BINARY = '/usr/sbin/birdc';
-const SETPRIV = '/usr/bin/setpriv';
 
 export interface BirdNeighbor {
   /** Protocol name in BIRD (shown by `show protocols`). */
@@ -65,16 +64,6 @@ export interface BirdDaemon {
 }
 
 let counter = 0;
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of running) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
 
 export function birdConfig(o: BirdOptions): string {
   const lines = [
@@ -108,16 +97,14 @@ export function birdConfig(o: BirdOptions): string {
 
 class BirdProcess implements BirdDaemon {
   socketPath: string;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> | undefined;
-  #stderr = '';
+  readonly #daemon = new SupervisedDaemon('bird');
 
   constructor(readonly dir: string, private opts: BirdOptions) {
     this.socketPath = join(dir, 'bird.ctl');
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#daemon.pid;
   }
 
   get #configPath(): string {
@@ -130,34 +117,10 @@ class BirdProcess implements BirdDaemon {
   }
 
   async start(o: { recovery?: boolean } = {}): Promise<void> {
-    if (this.#child) return;
+    if (this.#daemon.running) return;
     await writeFile(this.#configPath, birdConfig(this.opts));
     const args = ['-f', '-c', this.#configPath, '-s', this.socketPath, '-P', join(this.dir, 'bird.pid'), ...(o.recovery ? ['-R'] : [])];
-    const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', BIRD_BINARY, ...args]] : [BIRD_BINARY, args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#child = child;
-    running.add(child);
-    child.stderr?.on('data', (d: Buffer) => {
-      this.#stderr = (this.#stderr + d.toString()).slice(-4000);
-    });
-    this.#exited = new Promise((resolve) => {
-      child.on('exit', () => {
-        running.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        resolve();
-      });
-    });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (!this.#child) throw new Error(`bird exited during start-up: ${this.#stderr}`);
-      try {
-        await this.birdc('show status');
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`bird did not answer on ${this.socketPath}: ${this.#stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await this.#daemon.start(BIRD_BINARY, args, () => this.birdc('show status'), `on ${this.socketPath}`);
   }
 
   async birdc(command: string): Promise<string> {
@@ -166,15 +129,11 @@ class BirdProcess implements BirdDaemon {
   }
 
   signal(sig: NodeJS.Signals): void {
-    this.#child?.kill(sig);
+    this.#daemon.signal(sig);
   }
 
   async kill(): Promise<void> {
-    const c = this.#child;
-    if (!c) return;
-    c.kill('SIGCONT');
-    c.kill('SIGKILL');
-    await this.#exited;
+    await this.#daemon.kill();
   }
 
   async cleanup(): Promise<void> {

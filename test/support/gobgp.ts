@@ -8,18 +8,16 @@
  *   const n = await g.neighbor('127.0.0.1');   // parsed JSON of `gobgp neighbor <ip> -j`
  *   await g.cleanup();
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SupervisedDaemon, freeLoopbackPort } from './daemon.js';
 
 const execFileP = promisify(execFile);
 export const GOBGPD_BINARY = '/usr/bin/gobgpd';
 export const GOBGP_BINARY = '/usr/bin/gobgp';
-const SETPRIV = '/usr/bin/setpriv';
 
 export interface GobgpNeighbor {
   address: string;
@@ -62,29 +60,7 @@ export interface GobgpNeighborState {
 }
 
 let counter = 0;
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of running) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
 
-export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function gobgpConfig(o: GobgpOptions): string {
   const lines = [
@@ -123,46 +99,20 @@ export function gobgpConfig(o: GobgpOptions): string {
 }
 
 class GobgpProcess implements GobgpDaemon {
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> | undefined;
-  #stderr = '';
+  readonly #daemon = new SupervisedDaemon('gobgpd');
 
   constructor(readonly dir: string, readonly apiPort: number, private readonly opts: GobgpOptions) {}
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#daemon.pid;
   }
 
   async start(o: { restarting?: boolean } = {}): Promise<void> {
-    if (this.#child) return;
+    if (this.#daemon.running) return;
     const conf = join(this.dir, 'gobgpd.toml');
     await writeFile(conf, gobgpConfig(this.opts));
     const args = ['-f', conf, '-t', 'toml', '--api-hosts', `127.0.0.1:${this.apiPort}`, '--pprof-disable', '-l', 'warn', ...(o.restarting ? ['-r'] : [])];
-    const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', GOBGPD_BINARY, ...args]] : [GOBGPD_BINARY, args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.#child = child;
-    running.add(child);
-    child.stderr?.on('data', (d: Buffer) => {
-      this.#stderr = (this.#stderr + d.toString()).slice(-4000);
-    });
-    this.#exited = new Promise((resolve) => {
-      child.on('exit', () => {
-        running.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        resolve();
-      });
-    });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (!this.#child) throw new Error(`gobgpd exited during start-up: ${this.#stderr}`);
-      try {
-        await this.cli('global');
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`gobgpd API did not answer on port ${this.apiPort}: ${this.#stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await this.#daemon.start(GOBGPD_BINARY, args, () => this.cli('global'), `on API port ${this.apiPort}`);
   }
 
   async cli(args: string): Promise<string> {
@@ -184,15 +134,11 @@ class GobgpProcess implements GobgpDaemon {
   }
 
   signal(sig: NodeJS.Signals): void {
-    this.#child?.kill(sig);
+    this.#daemon.signal(sig);
   }
 
   async kill(): Promise<void> {
-    const c = this.#child;
-    if (!c) return;
-    c.kill('SIGCONT');
-    c.kill('SIGKILL');
-    await this.#exited;
+    await this.#daemon.kill();
   }
 
   async cleanup(): Promise<void> {
