@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, needsRoot } from '../support/root.js';
-import { lab, mustLab, spawnIn, uniqueLabName, until } from '../support/lab.js';
-import { entryCommand } from '../../src/lab/entries.js';
+import { lab, mustLab, streamDuring, uniqueLabName } from '../support/lab.js';
 import { LabNames } from '../../src/lab/names.js';
 import { mustReadState } from '../../src/lab/state.js';
 import { dumpRoutes, expectedRoutes, uplinkProgramId } from './fixtures/lab-bpf.js';
@@ -34,31 +33,17 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab, bpf dataplane: SIGKILL restart du
     const [src, dst] = [state.pods.find((p) => p.node === 'node1')!, state.pods.find((p) => p.node === 'node2')!];
     const progBefore = uplinkProgramId(node1!);
     expect(progBefore).toBeDefined();
-    const probe = entryCommand('probe', { preferBuilt: true });
-    const sink = spawnIn(dst.netns, [...probe, 'sink', '--port', '5201']);
-    let send: ReturnType<typeof spawnIn> | undefined;
-    try {
-      await until('the sink to listen', () => sink.output().includes('ready'), 30_000, sink.output);
-      send = spawnIn(src.netns, [...probe, 'send', '--to', `${dst.ip}:5201`, '--mbps', '300', '--min-bytes', String(MIN_BYTES)]);
-      await until('the sender to connect', () => send!.output().includes('sending'), 30_000, () => `sender: ${send!.output()} sink: ${sink.output()}`);
-
-      // The sender streams until its stdin closes, so the restart happens mid-transfer.
+    const r = await streamDuring(src, dst, { mbps: 300, minBytes: MIN_BYTES }, async () => {
+      // The restart happens mid-transfer: the sender streams until this returns.
       const kill = await lab(name, ['agent', 'restart', 'node1', '--kill']);
       expect(kill.stderr).toContain('(SIGKILL)');
       expect(kill.code, kill.stderr).toBe(0);
-      send.child.stdin!.end();
-
-      expect(await send.exited).toBe(0);
-      expect(await sink.exited).toBe(0);
-      const sent = JSON.parse(send.output().split('\n').find((l) => l.startsWith('{'))!) as { bytes: number; error?: string };
-      const got = JSON.parse(sink.output().split('\n').find((l) => l.startsWith('{'))!) as { bytes: number; error?: string };
-      expect(sent.error).toBeUndefined();
-      expect(sent.bytes).toBeGreaterThanOrEqual(MIN_BYTES);
-      expect(got).toEqual({ bytes: sent.bytes });
-    } finally {
-      send?.child.kill('SIGKILL');
-      sink.child.kill('SIGKILL');
-    }
+    });
+    expect(r.sender.exit).toBe(0);
+    expect(r.sink.exit).toBe(0);
+    expect(r.sender.error).toBeUndefined();
+    expect(r.sender.bytes).toBeGreaterThanOrEqual(MIN_BYTES);
+    expect(r.sink).toEqual({ exit: 0, bytes: r.sender.bytes });
     const progAfter = uplinkProgramId(node1!);
     expect(progAfter).toBeDefined();
     expect(progAfter).not.toBe(progBefore);

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { entryCommand } from '../../src/lab/entries.js';
 import type { LabState } from '../../src/lab/state.js';
 import { runTabby, type CliResult } from './cli.js';
 import { run } from './netns.js';
@@ -135,5 +136,39 @@ export async function until(what: string, f: () => boolean, ms = 30_000, detail:
   while (!f()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface StreamResult {
+  sender: { exit: number; bytes: number; error?: string };
+  sink: { exit: number; bytes: number; error?: string };
+}
+
+/**
+ * A long TCP stream from pod `src` to pod `dst` (the lab's probe helper, `sink` and `send`),
+ * with `during()` run while it flows: the sender keeps streaming until its stdin closes, so
+ * whatever `during` does happens mid-transfer. Returns what each side counted.
+ */
+export async function streamDuring(
+  src: { netns: string },
+  dst: { netns: string; ip: string },
+  opts: { mbps: number; minBytes: number },
+  during: () => Promise<void>,
+): Promise<StreamResult> {
+  const probe = entryCommand('probe', { preferBuilt: true });
+  const sink = spawnIn(dst.netns, [...probe, 'sink', '--port', '5201']);
+  let send: ReturnType<typeof spawnIn> | undefined;
+  try {
+    await until('the sink to listen', () => sink.output().includes('ready'), 30_000, sink.output);
+    send = spawnIn(src.netns, [...probe, 'send', '--to', `${dst.ip}:5201`, '--mbps', String(opts.mbps), '--min-bytes', String(opts.minBytes)]);
+    await until('the sender to connect', () => send!.output().includes('sending'), 30_000, () => `sender: ${send!.output()} sink: ${sink.output()}`);
+    await during();
+    send.child.stdin!.end();
+    const [sendExit, sinkExit] = [await send.exited, await sink.exited];
+    const report = (out: string): { bytes: number; error?: string } => JSON.parse(out.split('\n').find((l) => l.startsWith('{')) ?? '{"bytes":-1}') as { bytes: number; error?: string };
+    return { sender: { exit: sendExit, ...report(send.output()) }, sink: { exit: sinkExit, ...report(sink.output()) } };
+  } finally {
+    send?.child.kill('SIGKILL');
+    sink.child.kill('SIGKILL');
   }
 }
