@@ -147,22 +147,29 @@ Napi::Value TcAttach(const Napi::CallbackInfo& info) {
   return r;
 }
 
-Napi::Value TcDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* op = "bpf_tc_detach";
-  Target t = ReadTarget(info, op, true);
+// The handle and priority that identify one filter (as attach returned them), for detach and query.
+static struct bpf_tc_opts FilterOpts(Napi::Env env, const Napi::CallbackInfo& info, const char* op, const std::string& need) {
   Napi::Object opts = OptionsArg(info, 1);
   long long handle = OptInt(env, opts, "handle", 0, op);
   long long priority = OptInt(env, opts, "priority", 0, op);
-  if (handle <= 0 || priority <= 0) Fail(env, op, EINVAL, "detach needs the handle and priority that attach returned");
-  NetnsGuard ns(env, t.netns);
-  LibbpfLog log;
-  struct bpf_tc_hook h = Hook(t);
+  if (handle <= 0 || priority <= 0) Fail(env, op, EINVAL, need);
   struct bpf_tc_opts o;
   memset(&o, 0, sizeof(o));
   o.sz = sizeof(o);
   o.handle = static_cast<uint32_t>(handle);
   o.priority = static_cast<uint32_t>(priority);
+  return o;
+}
+
+Napi::Value TcDetach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "bpf_tc_detach";
+  Target t = ReadTarget(info, op, true);
+  struct bpf_tc_opts o = FilterOpts(env, info, op, "detach needs the handle and priority that attach returned");
+  const uint32_t handle = o.handle, priority = o.priority;
+  NetnsGuard ns(env, t.netns);
+  LibbpfLog log;
+  struct bpf_tc_hook h = Hook(t);
   int err = bpf_tc_detach(&h, &o);
   if (err < 0) {
     Fail(env, op, err, "cannot detach handle " + std::to_string(handle) + " priority " + std::to_string(priority) + " from " + On(t, ns), TcHint(err));
@@ -174,18 +181,10 @@ Napi::Value TcQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "bpf_tc_query";
   Target t = ReadTarget(info, op, true);
-  Napi::Object opts = OptionsArg(info, 1);
-  long long handle = OptInt(env, opts, "handle", 0, op);
-  long long priority = OptInt(env, opts, "priority", 0, op);
-  if (handle <= 0 || priority <= 0) Fail(env, op, EINVAL, "query needs a handle and a priority (use tcList to see everything)");
+  struct bpf_tc_opts o = FilterOpts(env, info, op, "query needs a handle and a priority (use tcList to see everything)");
   NetnsGuard ns(env, t.netns);
   LibbpfLog log;
   struct bpf_tc_hook h = Hook(t);
-  struct bpf_tc_opts o;
-  memset(&o, 0, sizeof(o));
-  o.sz = sizeof(o);
-  o.handle = static_cast<uint32_t>(handle);
-  o.priority = static_cast<uint32_t>(priority);
   int err = bpf_tc_query(&h, &o);
   // ENOENT: no such filter; EINVAL: no clsact qdisc at all. Both mean "nothing attached".
   if (err == -ENOENT || err == -EINVAL) return env.Null();
