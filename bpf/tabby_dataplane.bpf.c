@@ -58,6 +58,17 @@ static __always_inline int track(struct __sk_buff *skb, const struct flow *f, en
 	return 0;
 }
 
+/* What both workload hooks do first: parse, then conntrack (and policy for a new flow).
+ * 0, NOT_IPV4 (not ours: pass it to the kernel), or a drop reason. */
+static __always_inline int parse_and_track(struct __sk_buff *skb, struct flow *f, enum policy_hook hook)
+{
+	int ret = parse_packet(skb, f);
+
+	if (ret < 0 || ret == NOT_IPV4)
+		return ret;
+	return track(skb, f, hook);
+}
+
 /* The single exit: count the outcome; a drop reason becomes TC_ACT_SHOT. */
 static __always_inline int finish(int ret, __u32 stat, __u32 len)
 {
@@ -68,32 +79,26 @@ static __always_inline int finish(int ret, __u32 stat, __u32 len)
 static __always_inline int handle_from_workload(struct __sk_buff *skb, __u32 *stat)
 {
 	struct flow f;
-	int ret = parse_packet(skb, &f);
+	int ret = parse_and_track(skb, &f, HOOK_FROM_WORKLOAD);
 
 	*stat = STAT_PASS;
 	if (ret < 0)
 		return ret;
 	if (ret == NOT_IPV4)
 		return TC_ACT_OK;
-	ret = track(skb, &f, HOOK_FROM_WORKLOAD);
-	if (ret < 0)
-		return ret;
 	return forward_ipv4(skb, &f, stat);
 }
 
 static __always_inline int handle_to_workload(struct __sk_buff *skb, __u32 *stat)
 {
 	struct flow f;
-	int ret = parse_packet(skb, &f);
+	int ret = parse_and_track(skb, &f, HOOK_TO_WORKLOAD);
 
 	*stat = STAT_PASS;
 	if (ret < 0)
 		return ret;
 	if (ret == NOT_IPV4)
 		return TC_ACT_OK;
-	ret = track(skb, &f, HOOK_TO_WORKLOAD);
-	if (ret < 0)
-		return ret;
 	*stat = STAT_DELIVERED;
 	return TC_ACT_OK;
 }
