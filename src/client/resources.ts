@@ -10,7 +10,7 @@ import type { Backend, KV } from '../datastore/backend.js';
 import { ConflictError } from '../datastore/errors.js';
 import type { Keys } from '../datastore/keys.js';
 import { fromStored, storageKeyParts, toStored, type KindInfo, type Resource } from '../resources/index.js';
-import { cidrsOverlap, parseCIDR } from '../resources/ip-address.js';
+import { cidrsOverlap, parseCIDR } from '../net/ip-address.js';
 import { ResourceConflictError } from './errors.js';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';

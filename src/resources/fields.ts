@@ -3,7 +3,7 @@
  * addresses, ports, protocols, AS numbers and durations. Messages say what is allowed.
  */
 import { parseSelector, SelectorSyntaxError } from '../selector/index.js';
-import { formatCIDR, isMasked, parseCIDR, parseCIDROrIP, parseIP } from './ip-address.js';
+import { formatCIDR, isMasked, parseCIDR, parseCIDROrIP, parseIP } from '../net/ip-address.js';
 import { byType, type Check, int, str } from './schema.js';
 import type { Port, Protocol } from './types.js';
 

@@ -1,5 +1,5 @@
 import { asNumber, duration, ipAddress, selector } from '../fields.js';
-import { parseIP } from '../ip-address.js';
+import { parseIP } from '../../net/ip-address.js';
 import type { KindDefinition } from '../kind-definition.js';
 import { bool, int, list, obj, refine, str, type Ctx } from '../schema.js';
 import { CALICO_API_VERSION, type BGPPeer, type BGPPeerSpec } from '../types.js';

@@ -1,5 +1,5 @@
 import { maskedCIDR, selector } from '../fields.js';
-import { cidrsOverlap, parseCIDR, type CIDR } from '../ip-address.js';
+import { cidrsOverlap, parseCIDR, type CIDR } from '../../net/ip-address.js';
 import type { KindDefinition } from '../kind-definition.js';
 import { bool, int, isPlainObject, list, obj, required, str, type Ctx } from '../schema.js';
 import { CALICO_API_VERSION, type IPPool, type IPPoolSpec } from '../types.js';

@@ -3,7 +3,7 @@
  * subset of rules that catch real mistakes): label selectors, peers, ports, ipBlock.
  */
 import { labelKeyProblem, labelValue, namedPortProblem } from '../fields.js';
-import { cidrContains, parseCIDR } from '../ip-address.js';
+import { cidrContains, parseCIDR } from '../../net/ip-address.js';
 import type { KindDefinition } from '../kind-definition.js';
 import { byType, int, list, obj, refine, required, str, stringMap, type Check, type Ctx } from '../schema.js';
 import {

@@ -1,5 +1,5 @@
 import { asNumber, hostCIDR, ipv4Address, macAddress, cidrOrIP } from '../fields.js';
-import { parseIP } from '../ip-address.js';
+import { parseIP } from '../../net/ip-address.js';
 import type { KindDefinition } from '../kind-definition.js';
 import { list, obj, refine, required, str, type Ctx } from '../schema.js';
 import { CALICO_API_VERSION, type CalicoNode, type NodeSpec } from '../types.js';

@@ -5,7 +5,7 @@
  * namespaceSelector).
  */
 import { cidrOrIP, labelKeyProblem, port, protocol, protocolHasPorts, protocolNumber, selectorProblem, selector } from '../fields.js';
-import { parseCIDROrIP } from '../ip-address.js';
+import { parseCIDROrIP } from '../../net/ip-address.js';
 import { int, list, obj, refine, required, str, stringMap, type Check, type Ctx } from '../schema.js';
 import type { EntityRule, ICMPFields, Rule } from '../types.js';
 

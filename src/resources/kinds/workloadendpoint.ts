@@ -1,5 +1,5 @@
 import { cidrOrIP, ipAddress, macAddress, protocol, protocolHasPorts } from '../fields.js';
-import { bitsOf, cidrContains, parseCIDROrIP, parseIP } from '../ip-address.js';
+import { bitsOf, cidrContains, parseCIDROrIP, parseIP } from '../../net/ip-address.js';
 import type { KindDefinition } from '../kind-definition.js';
 import { int, list, obj, refine, required, str, type Ctx } from '../schema.js';
 import { CALICO_API_VERSION, type WorkloadEndpoint, type WorkloadEndpointSpec } from '../types.js';

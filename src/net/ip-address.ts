@@ -1,7 +1,8 @@
 /**
- * Just enough IP arithmetic for validation: parse IPv4/IPv6 text to a bigint, format it back
- * in canonical form (dotted quad; RFC 5952 for IPv6), and reason about prefixes (masked?
- * overlapping? contained?). Kept free of Node's `net` so the rules are visible here.
+ * Just enough IP arithmetic for validation and the BGP codec: parse IPv4/IPv6 text to a
+ * bigint, format it back in canonical form (dotted quad; RFC 5952 for IPv6), and reason
+ * about prefixes (masked? overlapping? contained?). Kept free of Node's `net` so the rules
+ * are visible here.
  */
 
 export type IPVersion = 4 | 6;
