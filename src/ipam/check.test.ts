@@ -30,6 +30,17 @@ describe('checkIpam', () => {
     });
   });
 
+  it('reports an endpoint whose address IPAM never allocated, naming the endpoint', async () => {
+    const owners = new Map([
+      ['10.5.0.64', 'WorkloadEndpoint ns/b'],
+      ['10.5.0.99', 'WorkloadEndpoint ns/ghost'],
+    ]);
+    const report = await checkIpam({ backend, root: '/t', endpoints: { handles: ['net.a'], owners } });
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'endpoint-without-allocation', address: '10.5.0.99', message: expect.stringContaining('WorkloadEndpoint ns/ghost uses 10.5.0.99') }),
+    ]);
+  });
+
   it('reports allocations of dead workloads, unless their address is live', async () => {
     const report = await checkIpam({ backend, root: '/t', endpoints: { handles: ['net.a'], ips: [] } });
     expect(report.problems).toEqual([expect.objectContaining({ kind: 'allocation-without-endpoint', handle: 'net.b', address: '10.5.0.64' })]);

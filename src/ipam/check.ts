@@ -53,9 +53,10 @@ export interface CheckIpamOptions {
   root?: string;
   /**
    * The live workloads. When given, an allocation whose handle is not in `handles` and whose
-   * address is not in `ips` is reported as leaked.
+   * address is not in `ips` (nor a key of `owners`) is reported as leaked; an address in
+   * `owners` (address -> the endpoint using it) that IPAM has not allocated is reported too.
    */
-  endpoints?: { handles?: Iterable<string>; ips?: Iterable<string> };
+  endpoints?: { handles?: Iterable<string>; ips?: Iterable<string>; owners?: ReadonlyMap<string, string> };
 }
 
 export async function checkIpam(opts: CheckIpamOptions): Promise<IpamCheckReport> {
@@ -64,7 +65,8 @@ export async function checkIpam(opts: CheckIpamOptions): Promise<IpamCheckReport
   const problems: IpamProblem[] = [];
   const totals: IpamCheckTotals = { blocks: blocks.length, affinities: affinities.length, handles: handles.length, allocations: 0, borrowed: 0, perNode: {} };
   const liveHandles = opts.endpoints?.handles ? new Set(opts.endpoints.handles) : undefined;
-  const liveIps = new Set(opts.endpoints?.ips ?? []);
+  const owners = opts.endpoints?.owners ?? new Map<string, string>();
+  const liveIps = new Set([...(opts.endpoints?.ips ?? []), ...owners.keys()]);
   const checkEndpoints = opts.endpoints !== undefined;
 
   const holder = new Map<string, string>(); // address -> block
@@ -100,6 +102,15 @@ export async function checkIpam(opts: CheckIpamOptions): Promise<IpamCheckReport
         });
       }
     }
+  }
+
+  for (const [address, owner] of owners) {
+    if (holder.has(address)) continue;
+    problems.push({
+      kind: 'endpoint-without-allocation',
+      address,
+      message: `${owner} uses ${address}, which IPAM has not allocated; another workload may get it: recreate the workload so it gets a real allocation`,
+    });
   }
 
   const handleDocs = new Map(handles.map((h) => [h.doc.handleID, h]));
