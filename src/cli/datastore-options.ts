@@ -18,13 +18,25 @@ export function addDatastoreOptions(cmd: Command): Command {
     .addOption(new Option('--datastore-root <path>', 'key root in etcd (env TABBY_DATASTORE_ROOT)').default(undefined, '/calico'));
 }
 
-interface DatastoreOptionValues {
+export interface DatastoreOptionValues {
   config?: string;
   etcdEndpoints?: string;
   etcdCaCertFile?: string;
   etcdCertFile?: string;
   etcdKeyFile?: string;
   datastoreRoot?: string;
+}
+
+/** The values of the options `addDatastoreOptions` added, as the datastore config takes them. */
+export function datastoreFlags(o: DatastoreOptionValues): DatastoreFlags {
+  return {
+    ...(o.config !== undefined ? { configFile: o.config } : {}),
+    ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}),
+    ...(o.etcdCaCertFile !== undefined ? { etcdCACertFile: o.etcdCaCertFile } : {}),
+    ...(o.etcdCertFile !== undefined ? { etcdCertFile: o.etcdCertFile } : {}),
+    ...(o.etcdKeyFile !== undefined ? { etcdKeyFile: o.etcdKeyFile } : {}),
+    ...(o.datastoreRoot !== undefined ? { root: o.datastoreRoot } : {}),
+  };
 }
 
 export interface DatastoreSession {
@@ -35,16 +47,7 @@ export interface DatastoreSession {
 
 /** Resolves the options of `cmd` (and its parents), opens the backend, runs `fn`, and always closes. */
 export async function withDatastore<T>(cmd: Command, fn: (s: DatastoreSession) => Promise<T>): Promise<T> {
-  const o = cmd.optsWithGlobals<DatastoreOptionValues>();
-  const flags: DatastoreFlags = {
-    ...(o.config !== undefined ? { configFile: o.config } : {}),
-    ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}),
-    ...(o.etcdCaCertFile !== undefined ? { etcdCACertFile: o.etcdCaCertFile } : {}),
-    ...(o.etcdCertFile !== undefined ? { etcdCertFile: o.etcdCertFile } : {}),
-    ...(o.etcdKeyFile !== undefined ? { etcdKeyFile: o.etcdKeyFile } : {}),
-    ...(o.datastoreRoot !== undefined ? { root: o.datastoreRoot } : {}),
-  };
-  const config = resolveDatastoreConfig(flags);
+  const config = resolveDatastoreConfig(datastoreFlags(cmd.optsWithGlobals<DatastoreOptionValues>()));
   const backend = openBackend(config, { dialTimeoutMs: 3000, requestTimeoutMs: 5000 });
   try {
     return await fn({ config, backend, keys: new Keys(config.root) });

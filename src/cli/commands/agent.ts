@@ -6,19 +6,13 @@ import { startAgent, type RunningAgent } from '../../agent/agent.js';
 import { DATAPLANE_CHOICES, DEFAULT_HTTP_LISTEN, SETTING_NAMES, resolveAgentSettings, type SettingName } from '../../agent/config.js';
 import { createLinuxPlatform } from '../../agent/linux-platform.js';
 import { DEFAULT_AGENT_SOCKET } from '../../cni/netconf.js';
-import { openBackend, resolveDatastoreConfig, type DatastoreFlags } from '../../datastore/config.js';
+import { openBackend, resolveDatastoreConfig } from '../../datastore/config.js';
 import { DEFAULT_POOL_CIDR } from '../../ipam/pools.js';
 import { createLogger } from '../../log/logger.js';
-import { addDatastoreOptions } from '../datastore-options.js';
+import { addDatastoreOptions, datastoreFlags, type DatastoreOptionValues } from '../datastore-options.js';
 
-interface AgentOptionValues extends Partial<Record<SettingName, string>> {
+interface AgentOptionValues extends Partial<Record<SettingName, string>>, DatastoreOptionValues {
   configFile?: string;
-  config?: string;
-  etcdEndpoints?: string;
-  etcdCaCertFile?: string;
-  etcdCertFile?: string;
-  etcdKeyFile?: string;
-  datastoreRoot?: string;
 }
 
 export function agentCommand(program: Command): void {
@@ -59,15 +53,7 @@ async function runAgent(o: AgentOptionValues): Promise<void> {
   });
   const root = createLogger({ level: settings.logLevel as LevelWithSilent });
   const logger = root.child({ component: 'agent', node: settings.nodeName });
-  const dsFlags: DatastoreFlags = {
-    ...(o.config !== undefined ? { configFile: o.config } : {}),
-    ...(o.etcdEndpoints !== undefined ? { etcdEndpoints: o.etcdEndpoints } : {}),
-    ...(o.etcdCaCertFile !== undefined ? { etcdCACertFile: o.etcdCaCertFile } : {}),
-    ...(o.etcdCertFile !== undefined ? { etcdCertFile: o.etcdCertFile } : {}),
-    ...(o.etcdKeyFile !== undefined ? { etcdKeyFile: o.etcdKeyFile } : {}),
-    ...(o.datastoreRoot !== undefined ? { root: o.datastoreRoot } : {}),
-  };
-  const ds = resolveDatastoreConfig(dsFlags);
+  const ds = resolveDatastoreConfig(datastoreFlags(o));
   const backend = openBackend(ds, { logger: root.child({ component: 'datastore', node: settings.nodeName }), dialTimeoutMs: 3000, requestTimeoutMs: 5000 });
 
   let agent: RunningAgent | undefined;
