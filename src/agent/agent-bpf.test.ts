@@ -49,6 +49,7 @@ function linked(w: FakeWorkloadWiring): WorkloadWiring {
       bpfKernel.interfaces.delete(name);
     },
     listHostInterfaces: (p) => w.listHostInterfaces(p),
+    hostInterface: (n) => w.hostInterface(n),
   };
 }
 

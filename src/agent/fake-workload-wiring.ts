@@ -41,6 +41,11 @@ export class FakeWorkloadWiring implements WorkloadWiring {
     this.kernel?.removeLink(hostIfName);
   }
 
+  async hostInterface(name: string): Promise<HostInterface | undefined> {
+    const w = this.wired.get(name);
+    return w ? { name: w.hostIfName, ifindex: w.ifindex } : undefined;
+  }
+
   async listHostInterfaces(prefix: string): Promise<HostInterface[]> {
     return [...this.wired.values()].filter((w) => w.hostIfName.startsWith(prefix)).map((w) => ({ name: w.hostIfName, ifindex: w.ifindex }));
   }

@@ -20,6 +20,7 @@ describe('withWorkloadMtu', () => {
     },
     unwire: async () => undefined,
     listHostInterfaces: async () => [],
+    hostInterface: async () => undefined,
   };
   const base = { netnsPath: '/run/netns/x', containerIfName: 'eth0', hostIfName: 'cali0', addresses: ['10.0.0.1/32'] };
 

@@ -27,5 +27,6 @@ export function withWorkloadMtu(wiring: WorkloadWiring, mtu: () => number | unde
     },
     unwire: (name) => wiring.unwire(name),
     listHostInterfaces: (prefix) => wiring.listHostInterfaces(prefix),
+    hostInterface: (name) => wiring.hostInterface(name),
   };
 }

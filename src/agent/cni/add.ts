@@ -78,12 +78,12 @@ function resultFor(a: Attachment, containerMac: string, addresses: string[]): Cn
  *    runtime has moved on): remove it so this sandbox can have the name, as Calico does.
  */
 async function earlierAttachment(a: Attachment, deps: CniDeps): Promise<{ answer?: CniResult; endpointExists: boolean }> {
-  // Both reads at once: the datastore round trip overlaps the netlink dump.
-  const [wep, links] = await Promise.all([
+  // Both reads at once: the datastore round trip overlaps the link lookup.
+  const [wep, link] = await Promise.all([
     deps.client.get(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace) as Promise<WorkloadEndpoint | undefined>,
-    deps.wiring.listHostInterfaces(a.hostIfName),
+    deps.wiring.hostInterface(a.hostIfName),
   ]);
-  const present = links.some((i) => i.name === a.hostIfName);
+  const present = link !== undefined;
   if (wep && wep.spec.containerID === a.containerId && present && wep.spec.interfaceName === a.hostIfName) {
     const facts = readEndpoint(a.wepNamespace, a.wepName, wep);
     const nets = wep.spec.ipNetworks ?? [];

@@ -35,11 +35,11 @@ export async function cniCheck(req: CniRequest, deps: CniDeps): Promise<void> {
   const a = attachmentOf(req, deps.nodeName);
   let wep: WorkloadEndpoint | undefined;
   let have: string[];
-  let ifaces;
+  let link;
   try {
     wep = (await deps.client.get(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace)) as WorkloadEndpoint | undefined;
     have = await addressesOfHandle(deps, a.handle);
-    ifaces = wep ? await deps.wiring.listHostInterfaces(wep.spec.interfaceName) : [];
+    link = wep ? await deps.wiring.hostInterface(wep.spec.interfaceName) : undefined;
   } catch (err) {
     throw toCniError(err, `CHECK ${a.containerId}`);
   }
@@ -47,7 +47,7 @@ export async function cniCheck(req: CniRequest, deps: CniDeps): Promise<void> {
     throw new CniError(CniCode.UnknownContainer, `CHECK: the agent has no attachment of container ${a.containerId} on network ${a.network}`, `no WorkloadEndpoint ${a.wepNamespace}/${a.wepName} for it; was ADD run on this node?`);
   }
   const iface = wep.spec.interfaceName;
-  if (!ifaces.some((i) => i.name === iface)) {
+  if (link?.name !== iface) {
     throw failed(`CHECK ${a.containerId}: host interface ${iface} is missing`, 'delete and re-create the pod (DEL then ADD)');
   }
   const want = [...(wep.spec.ipNetworks ?? [])].sort();

@@ -36,7 +36,7 @@ async function deleteEndpoint(deps: CniDeps, wep: WorkloadEndpoint | undefined, 
 
 /** Removes the host interface when it is there; false when it was already gone. */
 async function removeInterface(deps: CniDeps, iface: string): Promise<boolean> {
-  const present = (await deps.wiring.listHostInterfaces(iface)).some((i) => i.name === iface);
+  const present = (await deps.wiring.hostInterface(iface)) !== undefined;
   if (present) await deps.wiring.unwire(iface);
   return present;
 }

@@ -161,6 +161,11 @@ export class NetlinkWorkloadWiring implements WorkloadWiring {
       .map((l) => ({ name: l.name, ifindex: l.ifindex }));
   }
 
+  async hostInterface(name: string): Promise<HostInterface | undefined> {
+    const l = this.#nl.links.get(name, this.#host());
+    return l ? { name: l.name, ifindex: l.ifindex } : undefined;
+  }
+
   #host(): { netns?: string } {
     return this.#hostNetns !== undefined ? { netns: this.#hostNetns } : {};
   }

@@ -44,4 +44,6 @@ export interface WorkloadWiring {
   unwire(hostIfName: string): Promise<void>;
   /** Host interfaces whose name starts with `prefix` (e.g. "cali"), for adoption and sweeping after a restart. */
   listHostInterfaces(prefix: string): Promise<HostInterface[]>;
+  /** The host interface named `name`, or undefined: one lookup, for the CNI verbs. */
+  hostInterface(name: string): Promise<HostInterface | undefined>;
 }
