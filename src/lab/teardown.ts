@@ -10,10 +10,10 @@
  * Idempotent: a second run finds nothing and says so.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { stopProcess } from './agent-process.js';
-import { LAB_PIN_ROOT, type LabNames } from './names.js';
+import { LAB_PIN_ROOT, LAB_RUN_ROOT, type LabNames } from './names.js';
 import { runCommand } from './run-command.js';
 import { pidAlive, readState } from './state.js';
 
@@ -73,6 +73,8 @@ export async function teardownLab(names: LabNames, progress: (line: string) => v
     await rm(names.dir, { recursive: true, force: true });
     removed.push(`dir ${names.dir}`);
   }
+  // The shared parents go too once no lab (and no agent pin dir) is left in them.
+  for (const parent of [LAB_PIN_ROOT, LAB_RUN_ROOT]) await rmdir(parent).catch(() => undefined);
   return removed;
 }
 
