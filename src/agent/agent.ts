@@ -282,6 +282,9 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       // Pods get MTU 1480 while any pool may use IPIP (the outer header's 20 bytes).
       wiring: withWorkloadMtu(platform.wiring, () => workloadMtuFor(calc.desiredState().pools.values())),
       dataplane: applyLoop,
+      localEndpoints: {
+        usesInterface: (name) => (syncStatus === 'in-sync' ? [...calc.desiredState().endpoints.values()].some((e) => e.ifaceName === name) : undefined),
+      },
       readiness,
       busyInterfaces: new Set(),
       metrics,

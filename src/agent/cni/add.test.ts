@@ -93,4 +93,36 @@ describe('cniAdd', () => {
     await cniAdd(add('third'), racing);
     expect(((await client.get(kind, name, 'default')) as WorkloadEndpoint).spec.containerID).toBe('third');
   });
+
+  it('skips the datastore read for a pod that neither the synced view nor the kernel knows', async () => {
+    const { backend, wepReads } = countingBackend();
+    const known = new Set<string>();
+    const d = { ...deps(backend), localEndpoints: { usesInterface: (n: string) => known.has(n) } };
+    const first = await cniAdd(add('c1'), d);
+    expect(wepReads()).toBe(0);
+    const iface = first.interfaces![0]!.name;
+    known.add(iface); // the view catches up, as it does before ADD answers
+
+    // A repeated ADD of the same container: the view knows it, so it is read and answered again.
+    const again = await cniAdd(add('c1'), d);
+    expect(wepReads()).toBe(1);
+    expect(again.ips).toEqual(first.ips);
+
+    // Not in sync: read as before.
+    const unsynced = { ...d, localEndpoints: { usesInterface: () => undefined } };
+    await cniAdd(add('c1'), unsynced);
+    expect(wepReads()).toBe(2);
+  });
+
+  it('still replaces an endpoint the view has not seen yet (create meets it, apply wins)', async () => {
+    const { backend, wepReads } = countingBackend();
+    const d = { ...deps(backend), localEndpoints: { usesInterface: () => false } };
+    await cniAdd(add('old'), d);
+    // The old sandbox's interface is gone (its netns died) and the view lags: only create's conflict finds the endpoint.
+    await d.wiring.unwire((await d.client.get(kindInfo('WorkloadEndpoint'), 'n1-k8s-web-eth0', 'default') as WorkloadEndpoint).spec.interfaceName!);
+    const before = wepReads();
+    await cniAdd(add('new'), d);
+    expect(wepReads()).toBe(before + 1); // no lookup read; apply's read after create's conflict
+    expect(((await d.client.get(kindInfo('WorkloadEndpoint'), 'n1-k8s-web-eth0', 'default')) as WorkloadEndpoint).spec.containerID).toBe('new');
+  });
 });

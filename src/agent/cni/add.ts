@@ -78,6 +78,14 @@ function resultFor(a: Attachment, containerMac: string, addresses: string[]): Cn
  *    runtime has moved on): remove it so this sandbox can have the name, as Calico does.
  */
 async function earlierAttachment(a: Attachment, deps: CniDeps): Promise<{ answer?: CniResult; endpointExists: boolean }> {
+  // The common case, a new pod: no interface in the kernel, and no endpoint with it in the
+  // agent's synced view. The view holds every endpoint an earlier ADD answered for (ADD
+  // answers only once the dataplane, fed by the same view, programmed it), so the datastore
+  // read is skipped. Were the view behind the datastore, the create below would meet the
+  // endpoint (ALREADY_EXISTS) and apply over it, and DEL releases the whole handle.
+  if (deps.localEndpoints?.usesInterface(a.hostIfName) === false && (await deps.wiring.hostInterface(a.hostIfName)) === undefined) {
+    return { endpointExists: false };
+  }
   // Both reads at once: the datastore round trip overlaps the link lookup.
   const [wep, link] = await Promise.all([
     deps.client.get(kindInfo('WorkloadEndpoint'), a.wepName, a.wepNamespace) as Promise<WorkloadEndpoint | undefined>,

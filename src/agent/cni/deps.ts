@@ -14,12 +14,23 @@ export interface EndpointWaiter {
   waitForEndpoint(key: string, timeoutMs: number, expect?: EndpointExpectation): Promise<void>;
 }
 
+/**
+ * The agent's synced view of this node's WorkloadEndpoints (calc's desired state): lets ADD
+ * skip its datastore read when neither this view nor the kernel knows the pod.
+ */
+export interface LocalEndpointView {
+  /** Whether a local endpoint uses host interface `name`; undefined while the view is not in sync. */
+  usesInterface(name: string): boolean | undefined;
+}
+
 export interface CniDeps {
   nodeName: string;
   ipam: Pick<Ipam, 'autoAssign' | 'releaseByHandle' | 'store'>;
   client: ResourceClient;
   wiring: WorkloadWiring;
   dataplane: EndpointWaiter;
+  /** Without it, every ADD reads the WorkloadEndpoint from the datastore. */
+  localEndpoints?: LocalEndpointView;
   readiness(): Readiness;
   /** How long ADD waits for the dataplane (below the plugin's 60 s default timeout). */
   programTimeoutMs?: number;
