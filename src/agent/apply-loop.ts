@@ -28,10 +28,18 @@ export interface LoopClock {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Node's timers. A cycle due now (`kick`) runs on setImmediate, after the I/O callbacks of
+ * this turn (so a burst still coalesces) but without setTimeout's 1 ms floor: a CNI ADD
+ * waits for that cycle.
+ */
 export const realLoopClock: LoopClock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (fn, ms) => (ms <= 0 ? { immediate: setImmediate(fn) } : setTimeout(fn, ms)),
+  clearTimeout: (h) => {
+    if (typeof h === 'object' && h !== null && 'immediate' in h) clearImmediate((h as { immediate: NodeJS.Immediate }).immediate);
+    else clearTimeout(h as NodeJS.Timeout);
+  },
 };
 
 export interface MessageSource {
