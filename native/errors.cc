@@ -93,7 +93,7 @@ void SetErrorClass(const Napi::CallbackInfo& info) {
   Data(info.Env())->error_class = Napi::Persistent(info[0].As<Napi::Function>());
 }
 
-void Fail(Napi::Env env, const std::string& op, int err, const std::string& what, const std::string& hint) {
+Napi::Object MakeError(Napi::Env env, const std::string& op, int err, const std::string& what, const std::string& hint) {
   int real = NormalizeErrno(err);
   std::string message = what;
   int raw = err < 0 ? -err : err;
@@ -126,7 +126,11 @@ void Fail(Napi::Env env, const std::string& op, int err, const std::string& what
     error.Set("errno", real);
     error.Set("code", ErrnoName(real));
   }
-  throw Napi::Error(env, error);
+  return error;
+}
+
+void Fail(Napi::Env env, const std::string& op, int err, const std::string& what, const std::string& hint) {
+  throw Napi::Error(env, MakeError(env, op, err, what, hint));
 }
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {

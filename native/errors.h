@@ -13,6 +13,19 @@
 
 namespace tabby {
 
+// A failure raised where there is no JS environment (a libuv worker thread running a slow
+// call); back on the JS thread, MakeError turns it into the same error Fail() throws.
+struct NativeFailure {
+  std::string op;
+  int err;
+  std::string what;
+  std::string hint;
+};
+
+// The JS error for a failure: the registered class (NativeError) or a plain Error.
+Napi::Object MakeError(Napi::Env env, const std::string& op, int err, const std::string& what,
+                       const std::string& hint = "");
+
 // Throws (as a C++ exception that node-addon-api turns into a JS throw).
 [[noreturn]] void Fail(Napi::Env env, const std::string& op, int err, const std::string& what,
                        const std::string& hint = "");

@@ -17,6 +17,11 @@ namespace tabby {
 // and namespace failures are.
 Napi::Value NetlinkRequest(const Napi::CallbackInfo& info);
 
+// netlinkRequestAsync(request, { netns? }) -> Promise<Buffer>: the same exchange on a libuv
+// worker thread, for requests the kernel is slow to answer (deleting a veth waits for RCU
+// grace periods, ~15 ms) that must not stall the event loop.
+Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info);
+
 // procSysOpen(path, { netns?, write? }) -> fd. Opens a /proc/sys file from this thread while it
 // is inside `netns`: /proc/sys/net shows the namespace of the thread that opens it, and the
 // open file keeps pointing there. The caller reads/writes and closes the fd (node:fs).

@@ -14,31 +14,44 @@
 
 namespace tabby {
 
-NetnsGuard::NetnsGuard(Napi::Env env, const std::string& path) : path_(path) {
-  if (path.empty()) return;
+int NetnsGuard::Enter(const std::string& path) {
   int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (saved < 0) {
-    Fail(env, "setns", errno, "cannot open this thread's own network namespace (/proc/thread-self/ns/net)",
-         "is /proc mounted?");
+    throw NativeFailure{"setns", errno, "cannot open this thread's own network namespace (/proc/thread-self/ns/net)",
+                        "is /proc mounted?"};
   }
   int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (target < 0) {
     int err = errno;
     close(saved);
-    Fail(env, "setns", err, "network namespace " + path + " cannot be opened",
-         err == ENOENT ? "it does not exist: check the name (ip netns list) or the pid (/proc/PID/ns/net)"
-                       : "check the path and that this process may read it");
+    throw NativeFailure{"setns", err, "network namespace " + path + " cannot be opened",
+                        err == ENOENT ? "it does not exist: check the name (ip netns list) or the pid (/proc/PID/ns/net)"
+                                      : "check the path and that this process may read it"};
   }
   if (setns(target, CLONE_NEWNET) < 0) {
     int err = errno;
     close(target);
     close(saved);
-    Fail(env, "setns", err, "cannot enter network namespace " + path,
-         err == EINVAL ? "the path is not a network namespace file (want /run/netns/NAME or /proc/PID/ns/net)"
-                       : err == EPERM ? "entering a namespace needs CAP_SYS_ADMIN: run as root" : "");
+    throw NativeFailure{"setns", err, "cannot enter network namespace " + path,
+                        err == EINVAL ? "the path is not a network namespace file (want /run/netns/NAME or /proc/PID/ns/net)"
+                        : err == EPERM ? "entering a namespace needs CAP_SYS_ADMIN: run as root"
+                                       : ""};
   }
   close(target);
-  saved_ = saved;
+  return saved;
+}
+
+NetnsGuard::NetnsGuard(const std::string& path) : path_(path) {
+  if (!path.empty()) saved_ = Enter(path);
+}
+
+NetnsGuard::NetnsGuard(Napi::Env env, const std::string& path) : path_(path) {
+  if (path.empty()) return;
+  try {
+    saved_ = Enter(path);
+  } catch (const NativeFailure& f) {
+    Fail(env, f.op, f.err, f.what, f.hint);
+  }
 }
 
 NetnsGuard::~NetnsGuard() {

@@ -2,23 +2,28 @@
 //
 // setns(2) changes the namespace of the calling thread only. NetnsGuard saves the thread's
 // current namespace (/proc/thread-self/ns/net), enters the target, and on destruction
-// (normal return or exception) enters the saved one again. Every interface-touching call is
-// synchronous and runs start to end on the JS thread inside one guard, so no other JS code
-// ever runs while the thread is in the other namespace, and libuv's worker threads are not
-// affected at all. If switching back fails the thread would stay in the wrong namespace
-// for the rest of the process; that is unrecoverable, so the guard aborts with a message.
+// (normal return or exception) enters the saved one again. A call runs start to end inside
+// one guard on one thread: on the JS thread no other JS code runs meanwhile; on a libuv
+// worker thread (the async netlink call) the guard is taken and dropped within the job, so
+// the thread is back home before libuv hands it other work. If switching back fails the
+// thread would stay in the wrong namespace for the rest of the process; that is
+// unrecoverable, so the guard aborts with a message.
 #pragma once
 
 #include <napi.h>
 
 #include <string>
 
+#include "errors.h"
+
 namespace tabby {
 
 class NetnsGuard {
  public:
-  // An empty path means "stay where we are" (no syscalls at all).
+  // An empty path means "stay where we are" (no syscalls at all). Throws a JS error.
   NetnsGuard(Napi::Env env, const std::string& path);
+  // The same without a JS environment (worker threads): throws NativeFailure.
+  explicit NetnsGuard(const std::string& path);
   ~NetnsGuard();
   NetnsGuard(const NetnsGuard&) = delete;
   NetnsGuard& operator=(const NetnsGuard&) = delete;
@@ -27,6 +32,8 @@ class NetnsGuard {
   std::string Where() const;
 
  private:
+  // Enters `path`; returns the fd of the namespace left, or throws NativeFailure.
+  static int Enter(const std::string& path);
   int saved_ = -1;
   std::string path_;
 };

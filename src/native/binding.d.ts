@@ -193,6 +193,8 @@ export interface RawBinding {
    * socket and namespace failures throw.
    */
   netlinkRequest(request: Buffer, opts?: RawNetnsOptions): Buffer;
+  /** The same exchange on a libuv worker thread: for slow kernel work (veth deletion) off the event loop. */
+  netlinkRequestAsync(request: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
   /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */
   procSysOpen(path: string, opts?: RawNetnsOptions & { write?: boolean }): number;
   /** mount(2) of a bpf filesystem at `dir` (native/mount.cc); `mode` defaults to 0o700. */

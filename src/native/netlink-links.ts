@@ -8,7 +8,7 @@ import { NLM_F, RTM } from './netlink-constants.js';
 import { isMac } from './netlink-codec.js';
 import { decodeLink, encodeLinkRef, encodeLinkSet, encodeVethCreate, ifinfomsg, type Link, type LinkChange } from './netlink-link-codec.js';
 import { withNetnsFd } from './netlink-netns-fd.js';
-import { NetlinkSocket, isErrno } from './netlink-socket.js';
+import { NetlinkSocket, isErrno, type NetlinkCall, type NetlinkRequest } from './netlink-socket.js';
 import { checkIfName, checkInt, checkNetns } from './validate.js';
 
 export type { Link } from './netlink-link-codec.js';
@@ -163,16 +163,36 @@ export class NetlinkLinks {
 
   /** Deletes a link (a veth takes its peer with it); false when it was already gone. */
   delete(ref: LinkRef, opts: NetnsOptions = {}): boolean {
-    const op = 'RTM_DELLINK';
-    const target = this.#ref(op, ref);
-    const netns = checkNetns(op, opts.netns);
+    const { req, call } = this.#deleteRequest(ref, opts);
     try {
-      this.#socket.request({ type: RTM.DELLINK, flags: 0, ...encodeLinkRef(target) }, { op, what: `delete ${describeRef(ref)}`, netns, hints: LINK_HINTS });
+      this.#socket.request(req, call);
       return true;
     } catch (err) {
       if (isErrno(err, 'ENODEV')) return false;
       throw err;
     }
+  }
+
+  /**
+   * `delete` off the event loop: removing a veth waits for the kernel's RCU grace periods
+   * (~15 ms), during which the agent keeps serving other requests.
+   */
+  async deleteAsync(ref: LinkRef, opts: NetnsOptions = {}): Promise<boolean> {
+    const { req, call } = this.#deleteRequest(ref, opts);
+    try {
+      await this.#socket.requestAsync(req, call);
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENODEV')) return false;
+      throw err;
+    }
+  }
+
+  #deleteRequest(ref: LinkRef, opts: NetnsOptions): { req: NetlinkRequest; call: NetlinkCall } {
+    const op = 'RTM_DELLINK';
+    const target = this.#ref(op, ref);
+    const netns = checkNetns(op, opts.netns);
+    return { req: { type: RTM.DELLINK, flags: 0, ...encodeLinkRef(target) }, call: { op, what: `delete ${describeRef(ref)}`, netns, hints: LINK_HINTS } };
   }
 
   #set(ref: LinkRef, change: LinkChange, what: string, opts: NetnsOptions): void {

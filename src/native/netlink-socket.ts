@@ -12,7 +12,7 @@ import { NLMSG, NLM_F } from './netlink-constants.js';
 import { decodeDone, decodeError, decodeMessages, encodeMessage, type Attr, type NlMessage } from './netlink-codec.js';
 import { checkNetns } from './validate.js';
 
-export type NetlinkBinding = Pick<RawBinding, 'netlinkRequest'>;
+export type NetlinkBinding = Pick<RawBinding, 'netlinkRequest'> & Partial<Pick<RawBinding, 'netlinkRequestAsync'>>;
 
 export interface NetlinkCall {
   /** The op reported on failure: "RTM_NEWROUTE", "RTM_DELLINK", ... */
@@ -63,40 +63,60 @@ export class NetlinkSocket {
    * else: the reply, if the request has one). Throws NativeError for a kernel error.
    */
   request(req: NetlinkRequest, call: NetlinkCall): NlMessage[] {
-    const netns = checkNetns(call.op, call.netns);
-    const dump = (req.flags & NLM_F.DUMP) === NLM_F.DUMP;
-    seq = (seq + 1) & 0x7fffffff;
-    const bytes = encodeMessage({
-      type: req.type,
-      flags: req.flags | NLM_F.REQUEST | (dump ? 0 : NLM_F.ACK),
-      seq,
-      header: req.header,
-      attrs: req.attrs ?? [],
-    });
-    const reply = this.#binding.netlinkRequest(bytes, netns ? { netns } : {});
-    let messages: NlMessage[];
-    try {
-      messages = decodeMessages(reply);
-    } catch (err) {
-      throw new NativeError(call.op, 74 /* EBADMSG */, `${call.what}: ${(err as Error).message}`, { cause: err });
-    }
-    const out: NlMessage[] = [];
-    for (const m of messages) {
-      if (m.type === NLMSG.ERROR) {
-        const e = decodeError(m);
-        if (e.errno !== 0) throw kernelError(call, e.errno, e.message);
-        continue;
-      }
-      if (m.type === NLMSG.DONE) {
-        const e = decodeDone(m);
-        if (e.errno !== 0) throw kernelError(call, e.errno);
-        continue;
-      }
-      if (m.type === NLMSG.NOOP || m.type === NLMSG.OVERRUN) continue;
-      out.push(m);
-    }
-    return out;
+    const { bytes, opts } = encode(req, call);
+    return decodeReply(this.#binding.netlinkRequest(bytes, opts), call);
   }
+
+  /**
+   * The same on a libuv worker thread, for requests the kernel is slow to answer (deleting
+   * a veth waits for RCU grace periods): the event loop keeps running meanwhile. Falls back
+   * to the synchronous call on a binding without it (the unit tests' fakes).
+   */
+  async requestAsync(req: NetlinkRequest, call: NetlinkCall): Promise<NlMessage[]> {
+    const { bytes, opts } = encode(req, call);
+    const reply = this.#binding.netlinkRequestAsync ? await this.#binding.netlinkRequestAsync(bytes, opts) : this.#binding.netlinkRequest(bytes, opts);
+    return decodeReply(reply, call);
+  }
+}
+
+function encode(req: NetlinkRequest, call: NetlinkCall): { bytes: Buffer; opts: { netns?: string } } {
+  const netns = checkNetns(call.op, call.netns);
+  const dump = (req.flags & NLM_F.DUMP) === NLM_F.DUMP;
+  seq = (seq + 1) & 0x7fffffff;
+  const bytes = encodeMessage({
+    type: req.type,
+    flags: req.flags | NLM_F.REQUEST | (dump ? 0 : NLM_F.ACK),
+    seq,
+    header: req.header,
+    attrs: req.attrs ?? [],
+  });
+  return { bytes, opts: netns ? { netns } : {} };
+}
+
+/** The reply messages, with a kernel error reply thrown as a NativeError. */
+function decodeReply(reply: Buffer, call: NetlinkCall): NlMessage[] {
+  let messages: NlMessage[];
+  try {
+    messages = decodeMessages(reply);
+  } catch (err) {
+    throw new NativeError(call.op, 74 /* EBADMSG */, `${call.what}: ${(err as Error).message}`, { cause: err });
+  }
+  const out: NlMessage[] = [];
+  for (const m of messages) {
+    if (m.type === NLMSG.ERROR) {
+      const e = decodeError(m);
+      if (e.errno !== 0) throw kernelError(call, e.errno, e.message);
+      continue;
+    }
+    if (m.type === NLMSG.DONE) {
+      const e = decodeDone(m);
+      if (e.errno !== 0) throw kernelError(call, e.errno);
+      continue;
+    }
+    if (m.type === NLMSG.NOOP || m.type === NLMSG.OVERRUN) continue;
+    out.push(m);
+  }
+  return out;
 }
 
 /** True when `err` is a NativeError (or anything with `code`) of this errno name. */

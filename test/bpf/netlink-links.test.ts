@@ -62,6 +62,18 @@ describe.skipIf(!isRoot)(needsRoot('netlink links and addresses in namespaces'),
     expect(currentNetns()).toBe(hostNetns);
   });
 
+  it('deletes on a libuv worker thread, in the namespace asked, with the same results and errors as the blocking call', async () => {
+    const [x, y] = names();
+    nl.links.createVeth({ name: x, peerName: y, peerNetns: b.path }, { netns: a.path });
+    expect(await nl.links.deleteAsync(x, { netns: a.path })).toBe(true);
+    expect(nl.links.get(x, { netns: a.path })).toBeNull();
+    expect(nl.links.get(y, { netns: b.path })).toBeNull();
+    expect(await nl.links.deleteAsync(x, { netns: a.path })).toBe(false);
+    await expect(nl.links.deleteAsync(x, { netns: `/run/netns/${lab.prefix}gone` })).rejects.toMatchObject({ op: 'setns', code: 'ENOENT' });
+    // The worker thread went back home: a plain request from here sees this namespace, and so does the JS thread.
+    expect(currentNetns()).toBe(hostNetns);
+  });
+
   it('sets up/down, MAC and MTU, renames and moves links between namespaces', () => {
     const [x, y] = names();
     nl.links.createVeth({ name: x, peerName: y }, { netns: a.path });

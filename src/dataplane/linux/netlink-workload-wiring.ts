@@ -147,7 +147,8 @@ export class NetlinkWorkloadWiring implements WorkloadWiring {
     }
     try {
       // Deleting one end of a veth deletes both; already gone is success (DEL is idempotent).
-      this.#nl.links.delete(hostIfName, this.#host());
+      // Off the event loop: the kernel takes ~15 ms (RCU grace periods) to answer.
+      await this.#nl.links.deleteAsync(hostIfName, this.#host());
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       throw new WorkloadWiringError('UNWIRE_FAILED', 'delete host side', errno, `cannot delete workload interface ${hostIfName}: ${(err as Error).message}`, { cause: err });
