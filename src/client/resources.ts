@@ -84,12 +84,19 @@ export class ResourceClient {
     return { resource: await this.update(resource, current), outcome: 'configured' };
   }
 
-  async delete(kind: KindInfo, name: string, namespace?: string): Promise<Resource> {
-    const existing = await this.get(kind, name, namespace);
+  /**
+   * Deletes the resource. With `current` (a copy the caller just read), only if it is still
+   * that version (else STALE), and without reading it again.
+   */
+  async delete(kind: KindInfo, name: string, namespace?: string, opts: { current?: Resource } = {}): Promise<Resource> {
+    const existing = opts.current ?? (await this.get(kind, name, namespace));
     if (!existing) throw new ResourceConflictError('NOT_FOUND', `${kind.kind} ${qualified(kind, name, namespace)} does not exist`);
     try {
       await this.backend.delete(this.keyOf(existing), existing.metadata.resourceVersion);
     } catch (err) {
+      if (err instanceof ConflictError && err.reason === 'NOT_FOUND') {
+        throw new ResourceConflictError('NOT_FOUND', `${describe(existing)} was deleted by someone else meanwhile`);
+      }
       if (err instanceof ConflictError) {
         throw new ResourceConflictError('STALE', `${describe(existing)} changed while it was being deleted; try again`);
       }

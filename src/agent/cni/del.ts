@@ -22,16 +22,26 @@ export interface DelOutcome {
   released: string[];
 }
 
-/** Deletes the endpoint read before; false when there was none (or it went meanwhile). */
+/**
+ * Deletes the endpoint read before, at the version read (no second read); false when there
+ * was none or it went meanwhile. If it changed meanwhile it is read again and deleted only
+ * while it still belongs to this container (a new sandbox of the pod may have taken it).
+ */
 async function deleteEndpoint(deps: CniDeps, wep: WorkloadEndpoint | undefined, name: string, namespace: string): Promise<boolean> {
-  if (!wep) return false;
-  try {
-    await deps.client.delete(kindInfo('WorkloadEndpoint'), name, namespace);
-    return true;
-  } catch (err) {
-    if (err instanceof ResourceConflictError && err.code === 'NOT_FOUND') return false;
-    throw err;
+  const kind = kindInfo('WorkloadEndpoint');
+  let current: WorkloadEndpoint | undefined = wep;
+  for (let attempt = 1; current; attempt++) {
+    try {
+      await deps.client.delete(kind, name, namespace, { current });
+      return true;
+    } catch (err) {
+      if (err instanceof ResourceConflictError && err.code === 'NOT_FOUND') return false;
+      if (!(err instanceof ResourceConflictError && err.code === 'STALE') || attempt >= 3) throw err;
+    }
+    const now = (await deps.client.get(kind, name, namespace)) as WorkloadEndpoint | undefined;
+    current = now?.spec.containerID === wep?.spec.containerID ? now : undefined;
   }
+  return false;
 }
 
 /** Removes the host interface when it is there; false when it was already gone. */
