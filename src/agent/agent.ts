@@ -9,7 +9,9 @@
  *   3. start the pipeline   Syncer → CalcGraph(node) → Sequencer → ApplyLoop → Dataplane
  *      (LegacyDataplane, or BpfDataplane plus its conntrack GC timer and metrics, plus kernel
  *      routes for what BGP learned); the BGP speaker sits on the same syncer, next to calc,
- *      and hands its learned routes to calc (src/agent/bgp.ts);
+ *      and hands its learned routes to calc (src/agent/bgp.ts); calc stays the one writer
+ *      of every route, whichever source `--cluster-routes` names (with `bgp`, BgpConvergence
+ *      tells calc when to stop bridging with the datastore's routes);
  *   4. once in sync and applied: remove `cali*` interfaces no local WorkloadEndpoint owns
  *      (what a previous run or crashed ADD left), then serve the CNI socket.
  *
@@ -26,6 +28,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { ResourceClient } from '../client/resources.js';
 import { CalcGraph } from '../calc/calc-graph.js';
+import type { ClusterRouteSource } from '../calc/desired-state.js';
 import { Sequencer } from '../calc/sequencer.js';
 import { serveCniSocket, type CniSocketServer } from '../cni/server.js';
 import type { Backend } from '../datastore/backend.js';
@@ -45,10 +48,12 @@ import { DatastorePoolSource } from '../ipam/pools.js';
 import { ApplyLoop, realLoopClock, type LoopClock } from './apply-loop.js';
 import { detectNodeIp, detectUplink, type InterfaceTable } from './autodetect.js';
 import { createAgentBgp, type AgentBgp, type AgentBgpTransport } from './bgp.js';
+import { BgpConvergence, type BgpConvergenceOptions } from './bgp-convergence.js';
 import { createCniHandler } from './cni-handler.js';
-import type { AgentSettings } from './config.js';
+import { clusterRoutesConflict, type AgentSettings } from './config.js';
 import { ConntrackGcTimer } from './conntrack-gc-timer.js';
 import { chooseDataplane } from './dataplane-mode.js';
+import { AgentError } from './errors.js';
 import { serveHealth, type HealthServer, type Readiness } from './health-server.js';
 import { sweepOrphanInterfaces } from './interface-sweeper.js';
 import { AgentMetrics } from './metrics.js';
@@ -92,6 +97,8 @@ export interface AgentDeps {
   resyncIntervalMs?: number;
   /** The BGP speaker's sockets and clocks (unit tests: `{ listen: false }` or a fake session factory). */
   bgpTransport?: AgentBgpTransport;
+  /** `--cluster-routes bgp`: how long BGP gets to converge after start (defaults in BgpConvergence). */
+  bgpConvergence?: Pick<BgpConvergenceOptions, 'settleMs' | 'maxWaitMs' | 'pollMs'>;
   /** Conntrack GC period in bpf mode (default 10 s). */
   conntrackGcIntervalMs?: number;
   now?: () => Date;
@@ -112,6 +119,8 @@ export interface RunningAgent {
   readonly http: HealthServer['address'];
   /** The BGP speaker and its status (disabled: no speaker, status says so). */
   readonly bgp: AgentBgp;
+  /** Where cluster routes come from, and (bgp) whether the datastore still bridges until BGP converged. */
+  clusterRoutes(): { source: ClusterRouteSource; bridging: boolean };
   readiness(): Readiness;
   /** Stops serving and disconnects; leaves routes and interfaces in place. */
   stop(): Promise<void>;
@@ -136,6 +145,9 @@ async function untilAvailable<T>(what: string, fn: () => Promise<T>, log: Logger
 
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const { settings, backend, platform } = deps;
+  const conflict = clusterRoutesConflict(settings);
+  if (conflict) throw new AgentError('AGENT_CONFIG', conflict);
+  const clusterRoutes = settings.clusterRoutes ?? 'datastore';
   // Each part logs with its own stable `component`; the root logger given carries none.
   const part = (component: string): Logger => deps.logger.child({ component, node: settings.nodeName });
   const log = part('agent');
@@ -148,6 +160,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   let bpfDataplane: BpfDataplane | undefined;
   let ctGc: ConntrackGcTimer | undefined;
   let bgp: AgentBgp | undefined;
+  let convergence: BgpConvergence | undefined;
 
   const bpf = platform.bpf;
   const decision = chooseDataplane(settings.dataplane, () =>
@@ -177,6 +190,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     await cniServer?.close();
     cniServer = undefined;
     ctGc?.stop();
+    convergence?.stop();
     // Sessions end with a Cease; learned routes stay programmed for the next agent.
     await bgp?.close().catch((err: unknown) => log.warn({ op: 'stop', err }, `stopping BGP failed: ${(err as Error).message}`));
     await loop?.stop();
@@ -204,7 +218,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     await platform.enableForwarding();
 
     const sequencer = new Sequencer();
-    const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys });
+    const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys, clusterRoutes });
+    log.info({ op: 'cluster-routes', source: clusterRoutes }, clusterRoutes === 'bgp' ? 'routes to other nodes\' blocks come from BGP (the datastore\'s bridge until BGP has converged)' : 'routes to other nodes\' blocks come from the datastore (block affinities)');
     let dataplane: Dataplane;
     if (decision.mode === 'bpf') {
       bpfDataplane = new BpfDataplane({ pinDir: settings.pinDir, uplinkIfName: uplink, nodeIPv4: nodeIp.split('/')[0]!, kernel: bpf!.kernel(), logger: part('bpf') });
@@ -244,6 +259,18 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       ...(deps.bgpTransport ? { transport: deps.bgpTransport } : {}),
     });
     const agentBgp = bgp;
+    if (clusterRoutes === 'bgp') {
+      convergence = new BgpConvergence({
+        status: () => agentBgp.status(),
+        clock: deps.loopClock ?? realLoopClock,
+        onConverged: () => {
+          calc.onBgpConverged();
+          applyLoop.kick();
+        },
+        logger: log,
+        ...deps.bgpConvergence,
+      });
+    }
     syncer = new Syncer({
       backend,
       prefixes: defaultSyncerPrefixes(keys),
@@ -267,6 +294,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     });
     applyLoop.start();
     syncer.start();
+    convergence?.start();
     await applyLoop.whenFirstApplied();
     ctGc?.start();
 
@@ -306,6 +334,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       ...(bpfDataplane ? { bpfDataplane } : {}),
       http: health.address,
       bgp: agentBgp,
+      clusterRoutes: () => ({ source: clusterRoutes, bridging: calc.bridging }),
       readiness,
       stop,
     };

@@ -13,6 +13,7 @@ import { parseCidr, parseIPv4 } from '../ipam/cidr.js';
 import { DEFAULT_POOL_CIDR } from '../ipam/pools.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/netconf.js';
 import { pinDirFor } from '../dataplane/bpf/pin-dir.js';
+import { CLUSTER_ROUTE_SOURCES, type ClusterRouteSource } from '../calc/desired-state.js';
 import { AgentError } from './errors.js';
 
 export const DATAPLANE_CHOICES = ['auto', 'bpf', 'legacy'] as const;
@@ -20,6 +21,11 @@ export const DATAPLANE_CHOICES = ['auto', 'bpf', 'legacy'] as const;
 export const BGP_CHOICES = ['enabled', 'disabled'] as const;
 export type BgpChoice = (typeof BGP_CHOICES)[number];
 export type DataplaneChoice = (typeof DATAPLANE_CHOICES)[number];
+/**
+ * `--cluster-routes`: where routes to other nodes' blocks come from: the datastore's block
+ * affinities (default), or what BGP learned (for fabrics where only BGP knows the way).
+ */
+export const CLUSTER_ROUTES_CHOICES = CLUSTER_ROUTE_SOURCES;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type AgentLogLevel = (typeof LOG_LEVELS)[number];
@@ -46,6 +52,8 @@ export interface AgentSettings {
   logLevel: AgentLogLevel;
   /** Absent: enabled. */
   bgp?: BgpChoice;
+  /** Absent: datastore. */
+  clusterRoutes?: ClusterRouteSource;
 }
 
 /** The settings as flags name them (camelCase of the long flag). */
@@ -61,6 +69,7 @@ export const SETTING_NAMES = [
   'defaultPoolCidr',
   'logLevel',
   'bgp',
+  'clusterRoutes',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -191,6 +200,13 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
   const bgp = pick('bgp');
   if (bgp && !(BGP_CHOICES as readonly string[]).includes(bgp.value)) throw bad(bgp, 'bgp', `use one of ${BGP_CHOICES.join(', ')}`);
 
+  const clusterRoutes = pick('clusterRoutes');
+  if (clusterRoutes && !(CLUSTER_ROUTES_CHOICES as readonly string[]).includes(clusterRoutes.value)) {
+    throw bad(clusterRoutes, 'clusterRoutes', `use one of ${CLUSTER_ROUTES_CHOICES.join(', ')} (datastore: from block affinities; bgp: from routes BGP learned)`);
+  }
+  const conflict = clusterRoutesConflict({ bgp: bgp?.value as BgpChoice | undefined, clusterRoutes: clusterRoutes?.value as ClusterRouteSource | undefined });
+  if (conflict) throw new AgentError('AGENT_CONFIG', `${conflict} (--cluster-routes from ${clusterRoutes!.from}, --bgp from ${bgp!.from})`);
+
   return {
     nodeName: node,
     dataplane: dataplane.value as DataplaneChoice,
@@ -204,5 +220,16 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
     defaultPoolCidr: pool.value,
     logLevel: level.value as AgentLogLevel,
     ...(bgp ? { bgp: bgp.value as BgpChoice } : {}),
+    ...(clusterRoutes ? { clusterRoutes: clusterRoutes.value as ClusterRouteSource } : {}),
   };
+}
+
+/**
+ * Cluster routes from BGP need the speaker: without it no node would have a route to
+ * another's pods. Returns the reason to refuse, or undefined. Checked when settings are
+ * resolved and again by startAgent (settings may be built without the resolver).
+ */
+export function clusterRoutesConflict(s: Pick<AgentSettings, 'bgp' | 'clusterRoutes'>): string | undefined {
+  if (s.clusterRoutes !== 'bgp' || s.bgp !== 'disabled') return undefined;
+  return '--cluster-routes bgp needs the BGP speaker, but --bgp is disabled: no route to another node\'s pods could be learned; enable BGP or use --cluster-routes datastore';
 }

@@ -18,10 +18,19 @@
  *  - host            /32 of every node's own address (for the BPF dataplane's lookups);
  *  - bgp             routes the BGP speaker learned for destinations outside the pools (a
  *                    ToR's default, external networks), via their BGP next hop. Lowest
- *                    priority: the datastore is the only source of cluster routes, so a
- *                    learned route never displaces one calc derived (see
+ *                    priority: a learned route never displaces one calc derived (see
  *                    docs/design/bgp-speaker.md, "How this meets calc's routes").
  * Routes to a node whose address is unknown are left out until it is known.
+ *
+ * Where remote-block / remote-workload routes come from is `clusterRoutes`:
+ *  - `datastore` (default): block affinities, allocation attributes and endpoints, as above;
+ *    learned cluster routes are not used;
+ *  - `bgp`: the speaker's learned cluster routes (its next hop, its encapsulation), at the
+ *    same priorities; the datastore then derives none, except while `bridge` is set: the
+ *    agent sets it from start until BGP has converged, so a restart does not withdraw
+ *    routes that the sessions are about to bring back (a learned route wins a tie).
+ * Local routes (local-block, local-workload) and host routes come from the datastore in
+ * both modes.
  */
 import { blockContaining, cidrContains, cidrCovers, formatCidr, parseCidr, parseIPv4, type Cidr } from '../ipam/cidr.js';
 import {
@@ -42,8 +51,19 @@ export interface CalcFacts {
   blocks: ReadonlyMap<string, BlockFacts>;
   /** Keyed by the endpoint's datastore key. */
   endpoints: ReadonlyMap<string, EndpointFacts>;
-  /** Routes learned from BGP peers (routeType `bgp` only), keyed by dst; absent: none. */
+  /** Routes learned from BGP peers, keyed by dst; absent: none. Which types count depends on the mode. */
   externalRoutes?: ReadonlyMap<string, RouteUpdate>;
+}
+
+/** Where routes to other nodes' blocks and borrowed addresses come from (`--cluster-routes`). */
+export const CLUSTER_ROUTE_SOURCES = ['datastore', 'bgp'] as const;
+export type ClusterRouteSource = (typeof CLUSTER_ROUTE_SOURCES)[number];
+
+export interface DesiredStateOptions {
+  /** Default `datastore`. */
+  clusterRoutes?: ClusterRouteSource;
+  /** `bgp` only: also derive cluster routes from the datastore, below learned ones (startup). */
+  bridge?: boolean;
 }
 
 export interface DesiredState {
@@ -82,7 +102,9 @@ function poolCovering(pools: Iterable<PoolFacts>, c: Cidr): PoolFacts | undefine
   return best;
 }
 
-export function computeDesiredState(facts: CalcFacts, localNode: string): DesiredState {
+export function computeDesiredState(facts: CalcFacts, localNode: string, opts: DesiredStateOptions = {}): DesiredState {
+  const fromBgp = opts.clusterRoutes === 'bgp';
+  const fromDatastore = !fromBgp || opts.bridge === true;
   const state = emptyDesiredState();
   const local = facts.nodes.get(localNode);
   const pools = [...facts.pools.values()];
@@ -101,6 +123,7 @@ export function computeDesiredState(facts: CalcFacts, localNode: string): Desire
 
   /** A route to another node's prefix, or nothing while that node's address is unknown. */
   const toNode = (dst: Cidr, routeType: 'remote-block' | 'remote-workload', nodeName: string) => {
+    if (!fromDatastore) return;
     const node = facts.nodes.get(nodeName);
     if (!node?.ipv4) return;
     const subnetKnown = local?.ipv4Subnet !== undefined;
@@ -121,10 +144,16 @@ export function computeDesiredState(facts: CalcFacts, localNode: string): Desire
     if (n.ipv4) offer({ type: 'RouteUpdate', dst: `${n.ipv4}/32`, routeType: 'host', nextHop: n.ipv4, dstNode: n.name, encap: 'none' });
   }
 
+  // Learned routes before the datastore's remote ones: on a tie (bridge) the learned one stays.
   for (const r of facts.externalRoutes?.values() ?? []) {
     // A next hop that is this node itself cannot be programmed (and would loop).
-    if (r.routeType !== 'bgp' || !r.nextHop || r.nextHop === local?.ipv4) continue;
-    offer({ type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...(r.dstNode !== undefined ? { dstNode: r.dstNode } : {}) });
+    if (!r.nextHop || r.nextHop === local?.ipv4) continue;
+    const dstNode = r.dstNode !== undefined ? { dstNode: r.dstNode } : {};
+    if (r.routeType === 'bgp') {
+      offer({ type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...dstNode });
+    } else if (fromBgp && (r.routeType === 'remote-block' || r.routeType === 'remote-workload')) {
+      offer({ type: 'RouteUpdate', dst: r.dst, routeType: r.routeType, nextHop: r.nextHop, ...dstNode, encap: r.encap, ...(r.sameSubnet !== undefined ? { sameSubnet: r.sameSubnet } : {}) });
+    }
   }
 
   const blockPrefixes = new Set<number>();

@@ -8,7 +8,7 @@
 import type { RouteRemove, RouteUpdate } from '../dataplane/messages.js';
 import type { SyncerUpdate } from '../datastore/syncer.js';
 import type { Keys } from '../datastore/keys.js';
-import type { CalcFacts } from './desired-state.js';
+import type { CalcFacts, ClusterRouteSource } from './desired-state.js';
 import { readBlock, readEndpoint, readNode, readPool, type BlockFacts, type EndpointFacts, type NodeFacts, type PoolFacts } from './inputs.js';
 
 export class FactsStore implements CalcFacts {
@@ -18,18 +18,23 @@ export class FactsStore implements CalcFacts {
   readonly endpoints = new Map<string, EndpointFacts>();
   readonly externalRoutes = new Map<string, RouteUpdate>();
 
-  constructor(private readonly keys: Keys) {}
+  /** `clusterRoutes`: which learned routes are worth keeping (default datastore: `bgp` ones only). */
+  constructor(
+    private readonly keys: Keys,
+    private readonly clusterRoutes: ClusterRouteSource = 'datastore',
+  ) {}
 
   /**
-   * Routes from the BGP speaker: only `bgp` ones are kept (cluster routes come from the
-   * datastore). Any other message about a destination forgets it: a RouteRemove, or a
-   * reclassification (a pool now covers it, so it became a cluster route). Returns whether
-   * anything changed.
+   * Routes from the BGP speaker. `bgp` ones (outside the pools) are always kept; cluster
+   * routes (remote-block / remote-workload) only when they are the source of cluster routes
+   * (`--cluster-routes bgp`), otherwise the datastore is and they would only cost a
+   * recompute. Any other message about a destination forgets it: a RouteRemove, or a
+   * reclassification into a type not kept. Returns whether anything changed.
    */
   applyExternalRoutes(msgs: Iterable<RouteUpdate | RouteRemove>): boolean {
     let changed = false;
     for (const m of msgs) {
-      if (m.type === 'RouteUpdate' && m.routeType === 'bgp') {
+      if (m.type === 'RouteUpdate' && this.keeps(m.routeType)) {
         this.externalRoutes.set(m.dst, m);
         changed = true;
       } else if (this.externalRoutes.delete(m.dst)) {
@@ -37,6 +42,10 @@ export class FactsStore implements CalcFacts {
       }
     }
     return changed;
+  }
+
+  private keeps(t: RouteUpdate['routeType']): boolean {
+    return t === 'bgp' || (this.clusterRoutes === 'bgp' && (t === 'remote-block' || t === 'remote-workload'));
   }
 
   /** Applies one update; returns whether it concerned anything calc uses. */

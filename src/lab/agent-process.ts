@@ -9,13 +9,15 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { entryCommand } from './entries.js';
 import { LabError } from './errors.js';
 import { inNetns, runCommand } from './run-command.js';
-import { pidAlive, type LabDataplane, type LabNode } from './state.js';
+import { pidAlive, type LabClusterRoutes, type LabDataplane, type LabNode } from './state.js';
 
 export interface AgentSettings {
   etcdEndpoint: string;
   dataplane: LabDataplane;
   poolCidr: string;
   logLevel: string;
+  /** Absent: the agent's default (datastore). */
+  clusterRoutes?: LabClusterRoutes;
 }
 
 export function agentArgs(node: LabNode, s: AgentSettings): string[] {
@@ -32,6 +34,7 @@ export function agentArgs(node: LabNode, s: AgentSettings): string[] {
     `--node-ip=${node.address}`,
     `--default-pool-cidr=${s.poolCidr}`,
     `--log-level=${s.logLevel}`,
+    ...(s.clusterRoutes ? [`--cluster-routes=${s.clusterRoutes}`] : []),
   ];
 }
 

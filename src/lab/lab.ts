@@ -16,7 +16,7 @@ import { checkMemberName, LAB_PIN_ROOT, LabNames, netnsPath } from './names.js';
 import { probePods, type ProbeOptions } from './probe.js';
 import type { ProbeMatrix } from './probe-matrix.js';
 import { runCommand } from './run-command.js';
-import { mustReadState, pidAlive, readState, updateState, writeState, type LabDataplane, type LabIpipMode, type LabNode, type LabPod, type LabState } from './state.js';
+import { mustReadState, pidAlive, readState, updateState, writeState, type LabClusterRoutes, type LabDataplane, type LabIpipMode, type LabNode, type LabPod, type LabState } from './state.js';
 import { teardownLab, labNamespaces } from './teardown.js';
 import { createNetns, createNode, createUnderlay, hostAddress } from './underlay.js';
 
@@ -33,6 +33,8 @@ export interface LabUpOptions {
   underlayCidr: string;
   /** The lab pool's ipipMode (Never: nodes share one L2 segment, no encapsulation needed). */
   ipip: LabIpipMode;
+  /** Every agent's --cluster-routes: routes to other nodes' blocks from the datastore or from BGP. */
+  clusterRoutes: LabClusterRoutes;
   /**
    * Where node pin directories go (`<pinRoot>/<lab>-<node>`). A directory that is not on
    * bpffs makes every agent's bpf probe fail for real (no-bpffs): how to try the fallback.
@@ -52,6 +54,7 @@ export const LAB_UP_DEFAULTS: LabUpOptions = {
   blockSize: 26,
   underlayCidr: '10.199.0.0/24',
   ipip: 'Never',
+  clusterRoutes: 'datastore',
   pinRoot: LAB_PIN_ROOT,
   logLevel: 'info',
   readyTimeoutMs: 90_000,
@@ -106,6 +109,7 @@ export class Lab {
       name: n.lab,
       createdAt: new Date().toISOString(),
       dataplane: o.dataplane,
+      clusterRoutes: o.clusterRoutes,
       underlay: { netns: n.underlayNetns, bridge: 'br0', cidr: o.underlayCidr, gateway },
       etcd: { endpoint: etcdEndpoint(gateway), dataDir: n.etcdDir, logFile: join(n.dir, 'etcd.log') },
       pool: { cidr: o.poolCidr, blockSize: o.blockSize, ipipMode: o.ipip },
@@ -178,7 +182,7 @@ export class Lab {
   }
 
   private agentSettings(state: LabState, logLevel: string): AgentSettings {
-    return { etcdEndpoint: state.etcd.endpoint, dataplane: state.dataplane, poolCidr: state.pool.cidr, logLevel };
+    return { etcdEndpoint: state.etcd.endpoint, dataplane: state.dataplane, poolCidr: state.pool.cidr, logLevel, ...(state.clusterRoutes ? { clusterRoutes: state.clusterRoutes } : {}) };
   }
 
   /** The IPPool is the lab's, not the agent's default, so block size and encapsulation are what the lab says. */

@@ -11,6 +11,8 @@ import type { LabNames } from './names.js';
 export type LabDataplane = 'auto' | 'bpf' | 'legacy';
 /** The lab pool's spec.ipipMode. */
 export type LabIpipMode = 'Always' | 'CrossSubnet' | 'Never';
+/** Every agent's --cluster-routes. */
+export type LabClusterRoutes = 'datastore' | 'bgp';
 
 export interface LabNode {
   name: string;
@@ -46,6 +48,8 @@ export interface LabState {
   name: string;
   createdAt: string;
   dataplane: LabDataplane;
+  /** Absent in labs made before it existed: datastore. */
+  clusterRoutes?: LabClusterRoutes;
   underlay: { netns: string; bridge: string; cidr: string; gateway: string };
   etcd: { pid?: number; endpoint: string; dataDir: string; logFile: string };
   /** ipipMode absent in labs made before it existed: Never. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { startAgent, type RunningAgent } from '../../agent/agent.js';
-import { DATAPLANE_CHOICES, DEFAULT_HTTP_LISTEN, SETTING_NAMES, resolveAgentSettings, type SettingName } from '../../agent/config.js';
+import { CLUSTER_ROUTES_CHOICES, DATAPLANE_CHOICES, DEFAULT_HTTP_LISTEN, SETTING_NAMES, resolveAgentSettings, type SettingName } from '../../agent/config.js';
 import { createLinuxPlatform } from '../../agent/linux-platform.js';
 import { DEFAULT_AGENT_SOCKET } from '../../cni/netconf.js';
 import { openBackend, resolveDatastoreConfig } from '../../datastore/config.js';
@@ -31,6 +31,7 @@ export function agentCommand(program: Command): void {
     .option('--default-pool-cidr <cidr>', `pool created when none exists (default ${DEFAULT_POOL_CIDR})`)
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (default info)')
     .option('--bgp <mode>', 'enabled|disabled: run the BGP speaker on the node address (default enabled)')
+    .option('--cluster-routes <source>', `${CLUSTER_ROUTES_CHOICES.join('|')}: routes to other nodes' blocks from block affinities or from what BGP learned (default datastore)`)
     .addHelpText(
       'after',
       `\nEvery setting can also come from the environment (${SETTING_NAMES.slice(0, 2).map((n) => `TABBY_${n.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).join(', ')}, ...)\nor the --config-file; flags win over the environment, which wins over the file.\n\nExample:\n  tabby agent --node-name node1 --etcd-endpoints http://10.0.0.1:2379 --cni-socket /run/tabby/node1/cni.sock\n`,

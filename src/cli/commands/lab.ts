@@ -64,6 +64,7 @@ export function labCommand(program: Command): void {
     .option('--block-size <bits>', 'IPAM block prefix length', int('--block-size', 20, 32), LAB_UP_DEFAULTS.blockSize)
     .option('--underlay-cidr <cidr>', 'addresses of the bridge (.1) and nodes (.11, .12, ...)', LAB_UP_DEFAULTS.underlayCidr)
     .addOption(new Option('--ipip <mode>', 'the lab pool\'s ipipMode (legacy + always needs the kernel ipip module)').choices(['always', 'never', 'crosssubnet']).default('never'))
+    .addOption(new Option('--cluster-routes <source>', 'every agent\'s --cluster-routes: routes to other nodes\' blocks from block affinities or from BGP').choices(['datastore', 'bgp']).default(LAB_UP_DEFAULTS.clusterRoutes))
     .option('--pin-root <dir>', 'where node pin directories go; a non-bpffs directory makes the bpf probe fail (tries the legacy fallback)', LAB_UP_DEFAULTS.pinRoot)
     .option('--log-level <level>', 'agent log level', LAB_UP_DEFAULTS.logLevel)
     .option('--no-agents', 'only the underlay, etcd and node namespaces (no agents, no pods)')
@@ -185,7 +186,7 @@ async function statusText(l: Lab): Promise<string> {
   ]);
   const podRows = state.pods.map((p) => [p.name, p.node, p.namespace, p.ip]);
   return (
-    `lab '${state.name}': ${state.dataplane} dataplane, etcd ${state.etcd.endpoint}, pool ${state.pool.cidr} (ipipMode ${state.pool.ipipMode ?? 'Never'})\n\n` +
+    `lab '${state.name}': ${state.dataplane} dataplane, cluster routes from ${state.clusterRoutes ?? 'datastore'}, etcd ${state.etcd.endpoint}, pool ${state.pool.cidr} (ipipMode ${state.pool.ipipMode ?? 'Never'})\n\n` +
     renderTable(['node', 'address', 'agent', 'pods'], nodeRows) +
     '\n' +
     (podRows.length ? renderTable(['pod', 'node', 'namespace', 'ip'], podRows) : 'no pods (tabby lab pod add NAME)\n')

@@ -1,0 +1,247 @@
+/**
+ * `--cluster-routes datastore|bgp` through the whole agent on fakes (MemoryBackend,
+ * MemoryRouteKernel, fake BGP sessions driven by the test): which source the kernel's
+ * routes to other nodes' blocks follow, the startup bridge, and a mode change across a
+ * restart (protocol-84 routes adopted, the unwanted ones removed).
+ *
+ * Cluster: node-a (this agent, 10.0.0.2), node-b (10.0.0.3) owns 10.65.1.0/26 in the
+ * datastore. BGP, when the test says so, brings 10.65.1.0/26 via 10.0.0.9 (another next hop
+ * than the datastore's) and 10.65.2.0/26, a block the datastore does not know.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NegotiatedSession } from '../bgp/fsm/types.js';
+import type { BgpSessionEvents, BgpSessionOptions } from '../bgp/session/session.js';
+import type { SpeakerSession } from '../bgp/speaker/speaker.js';
+import type { Backend } from '../datastore/backend.js';
+import { Keys } from '../datastore/keys.js';
+import { MemoryBackend } from '../datastore/memory.js';
+import { describeRoute, routeKey, routeValue } from '../dataplane/bpf/codecs/routes.js';
+import { MemoryBpfKernel } from '../dataplane/bpf/memory-kernel.js';
+import { MemoryRouteKernel } from '../dataplane/legacy/memory-route-kernel.js';
+import { TABBY_ROUTE_PROTOCOL } from '../dataplane/legacy/route-kernel.js';
+import { createLogger } from '../log/logger.js';
+import { startAgent, type RunningAgent } from './agent.js';
+import { resolveAgentSettings } from './config.js';
+import { FakeWorkloadWiring } from './fake-workload-wiring.js';
+
+/** A BGP session that does what the test says: establish, announce, go down. */
+class TestSession extends EventEmitter<BgpSessionEvents> implements SpeakerSession {
+  state: SpeakerSession['state'] = 'Idle';
+  constructor(readonly opts: BgpSessionOptions) {
+    super();
+  }
+  start(): void {
+    this.state = 'Active';
+  }
+  close(): void {
+    this.state = 'Idle';
+  }
+  sendRoutes(): number {
+    return 0;
+  }
+  acceptConnection(): void {}
+  establish(): void {
+    const f = this.opts.fsm;
+    const negotiated: NegotiatedSession = {
+      peerAs: f.peerAs, peerId: this.opts.peerAddress, ebgp: false, holdTime: 90, keepaliveTime: 30, fourOctetAs: true, routeRefresh: true, families: [{ afi: 1, safi: 1 }],
+      peerOpen: { type: 'open', version: 4, myAs: f.peerAs, holdTime: 90, bgpId: this.opts.peerAddress, capabilities: [] },
+    };
+    this.state = 'Established';
+    this.emit('state', { from: 'OpenConfirm', to: 'Established', reason: { code: 'keepalive-received' }, event: 'KeepAliveMsg', direction: 'inbound' });
+    this.emit('established', { negotiated, localAddress: '10.0.0.2', remoteAddress: this.opts.peerAddress, direction: 'inbound' });
+  }
+  announce(prefixes: string[], nextHop: string): void {
+    const nlri = prefixes.map((p) => ({ prefix: p.split('/')[0]!, length: Number(p.split('/')[1]) }));
+    this.emit('update', { message: { type: 'update', withdrawn: [], nlri, attributes: { origin: 'igp', asPath: [], nextHop, localPref: 100 } }, outcome: 'ok', discarded: [], withdrawnDueToError: [] });
+  }
+  down(): void {
+    this.state = 'Idle';
+    this.emit('state', { from: 'Established', to: 'Idle', reason: { code: 'hold-timer-expired' }, event: 'HoldTimerExpires', direction: 'inbound' });
+    this.emit('down', { reason: { code: 'hold-timer-expired' }, graceful: false, negotiated: {} as NegotiatedSession });
+  }
+}
+
+let counter = 0;
+let dir: string;
+let backend: MemoryBackend;
+let kernel: MemoryRouteKernel;
+let sessions: Map<string, TestSession>;
+const agents: RunningAgent[] = [];
+const keys = new Keys('/calico');
+
+/** close() is a no-op so a restarted agent can use the same store. */
+function shared(be: MemoryBackend): Backend {
+  return { get: (k) => be.get(k), list: (p) => be.list(p), create: (k, v, o) => be.create(k, v, o), update: (k, v, r) => be.update(k, v, r), delete: (k, r) => be.delete(k, r), watch: (p, r, h) => be.watch(p, r, h), close: async () => undefined };
+}
+
+async function start(clusterRoutes: 'datastore' | 'bgp' | undefined, opts: { bpf?: MemoryBpfKernel } = {}): Promise<RunningAgent> {
+  const settings = resolveAgentSettings({
+    hostname: 'node-a',
+    flags: { cniSocket: join(dir, 'cni.sock'), stateDir: join(dir, 'state'), httpListen: '127.0.0.1:0', defaultPoolCidr: '10.65.0.0/16', dataplane: opts.bpf ? 'bpf' : 'legacy', ...(clusterRoutes ? { clusterRoutes } : {}) },
+    env: {},
+  });
+  const bpf = opts.bpf;
+  sessions = new Map();
+  const agent = await startAgent({
+    settings,
+    backend: shared(backend),
+    platform: {
+      routeKernel: kernel,
+      wiring: new FakeWorkloadWiring(kernel),
+      hasIpipModule: async () => false,
+      enableForwarding: async () => undefined,
+      interfaces: () => ({ eth0: [{ address: '10.0.0.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '10.0.0.2/24' }] }),
+      ...(bpf ? { bpf: { probe: () => ({ ok: true }), kernel: () => bpf } } : {}),
+    },
+    logger: createLogger({ level: 'silent' }),
+    bgpTransport: { listen: false, sessionFactory: (o) => (sessions.set(o.peerAddress, new TestSession(o)), sessions.get(o.peerAddress)!) },
+    bgpConvergence: { settleMs: 20, maxWaitMs: 60_000, pollMs: 5 },
+  });
+  agents.push(agent);
+  return agent;
+}
+
+/** The gateway of our route to `dst`, or undefined when there is none. */
+const via = (dst: string): string | undefined => {
+  const r = kernel.get(dst);
+  return r && r.protocol === TABBY_ROUTE_PROTOCOL ? (r.gateway ?? r.type) : undefined;
+};
+
+/** Waits (bounded) for the kernel to reach a state; the assertion is on the state, not the time. */
+async function until(what: string, f: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!f()) throw new Error(`timed out waiting for: ${what}; kernel: ${JSON.stringify(kernel.dump())}`);
+}
+
+async function session(addr: string): Promise<TestSession> {
+  await until(`a session with ${addr}`, () => sessions.has(addr));
+  return sessions.get(addr)!;
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), `tabby-cr-${process.pid}-${counter++}-`));
+  backend = new MemoryBackend();
+  kernel = new MemoryRouteKernel({ links: ['eth0'] });
+  kernel.seed({ dst: '0.0.0.0/0', type: 'unicast', gateway: '10.0.0.1', ifName: 'eth0', protocol: 3 });
+  await backend.create(keys.resource({ plural: 'nodes', name: 'node-b' }), JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-b' }, spec: { bgp: { ipv4Address: '10.0.0.3/24' } } }));
+  await backend.create('/calico/ipam/v2/assignment/ipv4/block/10.65.1.0-26', JSON.stringify({ cidr: '10.65.1.0/26', affinity: 'host:node-b', allocations: [], unallocated: [], attributes: [], deleted: false }));
+});
+
+afterEach(async () => {
+  try {
+    for (const a of agents.splice(0)) await a.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('--cluster-routes datastore (default)', () => {
+  it('routes other nodes\' blocks by affinity; what BGP learns inside the pools changes nothing', async () => {
+    const agent = await start(undefined);
+    expect(agent.clusterRoutes()).toEqual({ source: 'datastore', bridging: false });
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    const s = await session('10.0.0.3');
+    s.establish();
+    s.announce(['10.65.1.0/26', '10.65.2.0/26', '198.51.100.0/24'], '10.0.0.9');
+    // The learned route outside the pools is programmed; the cluster ones are not.
+    await until('the bgp route', () => via('198.51.100.0/24') === '10.0.0.9');
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    expect(via('10.65.2.0/26')).toBeUndefined();
+  });
+});
+
+describe('--cluster-routes bgp', () => {
+  it('bridges with the datastore until BGP converged, then follows only what BGP learned, withdrawals included', async () => {
+    const agent = await start('bgp');
+    expect(agent.clusterRoutes()).toEqual({ source: 'bgp', bridging: true });
+    // Started, peer not up yet: the datastore's route bridges.
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    const s = await session('10.0.0.3');
+    s.establish();
+    s.announce(['10.65.1.0/26', '10.65.2.0/26'], '10.0.0.9');
+    await until('learned next hops', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
+    await until('convergence (the peer up for the settle time)', () => !agent.clusterRoutes().bridging);
+    expect(agent.clusterRoutes()).toEqual({ source: 'bgp', bridging: false });
+    // The mesh peer goes away: the routes go with it although the datastore still says node-b owns the block.
+    s.down();
+    await until('routes withdrawn', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === undefined);
+    expect(kernel.get('0.0.0.0/0')).toMatchObject({ gateway: '10.0.0.1', protocol: 3 });
+  });
+
+  it('bpf dataplane: the same messages, so the routes map follows BGP too (encapsulation included)', async () => {
+    const bpfKernel = new MemoryBpfKernel({});
+    bpfKernel.interfaces.set('eth0', 2);
+    const remotes = () => Object.fromEntries([...bpfKernel.maps.routes.entries()].map(({ key, value }) => describeRoute(routeKey.decode(key), routeValue.decode(value as Buffer))).filter((r) => r.type === 'remote').map((r) => [r.dst, `${r.nextHop}${r.ipip ? ' ipip' : ''}`]));
+    const agent = await start('bgp', { bpf: bpfKernel });
+    expect(agent.dataplaneMode).toBe('bpf');
+    expect(remotes()).toEqual({ '10.65.1.0/26': '10.0.0.3' });
+    // The pool now asks for IPIP: the speaker classifies its routes with it.
+    const pool = (await backend.list(keys.resourcePrefix('ippools'))).kvs[0]!;
+    const doc = JSON.parse(pool.value);
+    doc.spec.ipipMode = 'Always';
+    await backend.update(pool.key, JSON.stringify(doc), pool.revision);
+    const s = await session('10.0.0.3');
+    s.establish();
+    s.announce(['10.65.2.0/26'], '10.0.0.9');
+    await until('the learned block in the routes map, and the bridged one gone', () => JSON.stringify(remotes()) === JSON.stringify({ '10.65.2.0/26': '10.0.0.9 ipip' }));
+    expect(via('10.65.2.0/26')).toBeUndefined(); // a map entry, not a kernel route
+  });
+
+  it('refuses to start with --bgp disabled, saying why', async () => {
+    const settings = { ...resolveAgentSettings({ hostname: 'node-a', flags: { httpListen: '127.0.0.1:0', cniSocket: join(dir, 'x.sock'), stateDir: join(dir, 's') } }), bgp: 'disabled' as const, clusterRoutes: 'bgp' as const };
+    await expect(
+      startAgent({ settings, backend: shared(backend), platform: { routeKernel: kernel, wiring: new FakeWorkloadWiring(kernel), hasIpipModule: async () => false, enableForwarding: async () => undefined, interfaces: () => ({}) }, logger: createLogger({ level: 'silent' }) }),
+    ).rejects.toMatchObject({ code: 'AGENT_CONFIG', message: expect.stringContaining('--cluster-routes bgp needs the BGP speaker, but --bgp is disabled') });
+  });
+});
+
+describe('a mode change across a restart', () => {
+  it('datastore -> bgp: the previous routes stay while BGP comes up, then what BGP does not bring is removed', async () => {
+    const first = await start('datastore');
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    await first.stop();
+    agents.splice(agents.indexOf(first), 1);
+
+    await start('bgp');
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    const s = await session('10.0.0.3');
+    s.establish();
+    s.announce(['10.65.2.0/26'], '10.0.0.3');
+    await until('converged on BGP', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === '10.0.0.3');
+  });
+
+  it('bgp -> datastore: learned routes the datastore does not confirm are removed, the rest re-pointed', async () => {
+    await start('bgp');
+    const s = await session('10.0.0.3');
+    s.establish();
+    s.announce(['10.65.1.0/26', '10.65.2.0/26'], '10.0.0.9');
+    await until('learned routes', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
+    const first = agents.pop()!;
+    await first.stop();
+
+    await start('datastore');
+    expect(via('10.65.1.0/26')).toBe('10.0.0.3');
+    expect(via('10.65.2.0/26')).toBeUndefined();
+  });
+});
+
+describe('--cluster-routes setting', () => {
+  it('defaults to absent (datastore), comes from flag, TABBY_CLUSTER_ROUTES or the file, and names a bad value', () => {
+    expect(resolveAgentSettings({ hostname: 'n1' }).clusterRoutes).toBeUndefined();
+    expect(resolveAgentSettings({ hostname: 'n1', flags: { clusterRoutes: 'bgp' } }).clusterRoutes).toBe('bgp');
+    expect(resolveAgentSettings({ hostname: 'n1', env: { TABBY_CLUSTER_ROUTES: 'datastore' } }).clusterRoutes).toBe('datastore');
+    expect(resolveAgentSettings({ hostname: 'n1', file: { path: '/etc/tabby.yaml', text: 'cluster-routes: bgp\n' } }).clusterRoutes).toBe('bgp');
+    expect(() => resolveAgentSettings({ hostname: 'n1', env: { TABBY_CLUSTER_ROUTES: 'bird' } })).toThrow(/bad cluster-routes "bird" from environment variable TABBY_CLUSTER_ROUTES: use one of datastore, bgp/);
+  });
+
+  it('refuses bgp with --bgp disabled, naming where each came from', () => {
+    expect(() => resolveAgentSettings({ hostname: 'n1', flags: { clusterRoutes: 'bgp' }, env: { TABBY_BGP: 'disabled' } })).toThrow(
+      /--cluster-routes bgp needs the BGP speaker, but --bgp is disabled.*\(--cluster-routes from --cluster-routes, --bgp from environment variable TABBY_BGP\)/,
+    );
+    expect(resolveAgentSettings({ hostname: 'n1', flags: { clusterRoutes: 'datastore', bgp: 'disabled' } }).clusterRoutes).toBe('datastore');
+  });
+});
