@@ -7,10 +7,13 @@
  *
  * Concurrency is async, in this one process: "4 nodes" means four Ipam instances (one per
  * node, each with its own client) allocating at the same time; the 4-way baseline is four
- * loops each CAS-ing its own key. Writes bench/results/ipam.{json,md}; progress on stderr.
+ * loops each CAS-ing its own key. Each node's client is wrapped in a CountingBackend, so the
+ * table also gives datastore round trips per operation (the fast path's whole point).
+ * Writes bench/results/ipam.{json,md}; progress on stderr.
  */
 import { execFileSync } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
+import { CountingBackend } from '../src/datastore/counting.js';
 import type { EtcdBackend } from '../src/datastore/etcd.js';
 import { createLogger } from '../src/log/logger.js';
 import { Ipam } from '../src/ipam/allocator.js';
@@ -47,7 +50,10 @@ async function baseline(etcd: EtcdServer, concurrency: number): Promise<Measurem
   }
 }
 
-async function ipamCase(etcd: EtcdServer, nodes: number, backends: EtcdBackend[]): Promise<{ alloc: Measurement; release: Measurement }> {
+/** A measurement plus the datastore round trips per recorded op (warmup excluded). */
+type Counted = Measurement & { roundTripsPerOp: number };
+
+async function ipamCase(etcd: EtcdServer, nodes: number, backends: EtcdBackend[]): Promise<{ alloc: Counted; release: Counted }> {
   const root = `/bench-ipam-${nodes}`;
   const logger = createLogger({ component: 'bench', level: 'warn' });
   const main = backends[0]!;
@@ -57,21 +63,29 @@ async function ipamCase(etcd: EtcdServer, nodes: number, backends: EtcdBackend[]
     metadata: { name: 'bench' },
     spec: { cidr: '10.96.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: true, nodeSelector: 'all()', disabled: false },
   }));
-  const ipams = Array.from({ length: nodes }, (_, n) => {
-    const backend = backends[n]!;
-    return new Ipam({ backend, root, pools: new DatastorePoolSource({ backend, root, defaultPool: false }), logger });
-  });
+  // Each loop has its own Ipam on its own counted client, so a loop's count changes only
+  // by its own calls (one op at a time per loop).
+  const counted = backends.slice(0, nodes).map((b) => new CountingBackend(b));
+  const ipams = counted.map((backend) => new Ipam({ backend, root, pools: new DatastorePoolSource({ backend, root, defaultPool: false }), logger }));
   const handles: string[][] = ipams.map(() => []);
+  let trips = 0;
+  const count = async (i: number, loop: number, op: () => Promise<unknown>): Promise<void> => {
+    const before = counted[loop]!.roundTrips;
+    await op();
+    if (i >= 0) trips += counted[loop]!.roundTrips - before;
+  };
   let warm = 0;
   const alloc = await measure({ label: `ipam autoAssign x${nodes}`, count: ALLOCS, concurrency: nodes, warmup: WARMUP }, async (i, loop) => {
     const handle = i < 0 ? `net.warm-${warm++}` : `net.c${i}`;
-    await ipams[loop]!.autoAssign({ handle, node: `node${loop}` });
+    await count(i, loop, () => ipams[loop]!.autoAssign({ handle, node: `node${loop}` }));
     handles[loop]!.push(handle);
   });
-  const release = await measure({ label: `ipam releaseByHandle x${nodes}`, count: ALLOCS, concurrency: nodes }, async (_i, loop) => {
-    await ipams[loop]!.releaseByHandle(handles[loop]!.pop()!);
+  const allocTrips = trips / ALLOCS;
+  trips = 0;
+  const release = await measure({ label: `ipam releaseByHandle x${nodes}`, count: ALLOCS, concurrency: nodes }, async (i, loop) => {
+    await count(i, loop, () => ipams[loop]!.releaseByHandle(handles[loop]!.pop()!));
   });
-  return { alloc, release };
+  return { alloc: { ...alloc, roundTripsPerOp: allocTrips }, release: { ...release, roundTripsPerOp: trips / ALLOCS } };
 }
 
 async function main(): Promise<void> {
@@ -86,16 +100,16 @@ async function main(): Promise<void> {
     const etcdVersion = execFileSync(ETCD_BINARY, ['--version']).toString().split('\n')[0] ?? 'unknown';
 
     const rows = [
-      { name: 'baseline: etcd CAS txn', m: base1, base: base1 },
+      { name: 'baseline: etcd CAS txn', m: { ...base1, roundTripsPerOp: 1 }, base: base1 },
       { name: 'IPAM autoAssign (1 address)', m: ipam1.alloc, base: base1 },
       { name: 'IPAM releaseByHandle', m: ipam1.release, base: base1 },
-      { name: 'baseline: etcd CAS txn', m: base4, base: base4 },
+      { name: 'baseline: etcd CAS txn', m: { ...base4, roundTripsPerOp: 1 }, base: base4 },
       { name: 'IPAM autoAssign (1 address)', m: ipam4.alloc, base: base4 },
       { name: 'IPAM releaseByHandle', m: ipam4.release, base: base4 },
     ];
     const table = markdownTable(
-      ['operation', 'nodes', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'ops/s ÷ baseline', 'p50 ÷ baseline'],
-      rows.map(({ name, m, base }) => [name, m.concurrency, m.count, fmt(m.opsPerSec), fmt(m.p50Ms), fmt(m.p99Ms), fmt(m.opsPerSec / base.opsPerSec), fmt(m.p50Ms / base.p50Ms)]),
+      ['operation', 'nodes', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'round trips/op', 'ops/s ÷ baseline', 'p50 ÷ baseline'],
+      rows.map(({ name, m, base }) => [name, m.concurrency, m.count, fmt(m.opsPerSec), fmt(m.p50Ms), fmt(m.p99Ms), fmt(m.roundTripsPerOp), fmt(m.opsPerSec / base.opsPerSec), fmt(m.p50Ms / base.p50Ms)]),
     );
     const env = { ...environment(), etcd: etcdVersion };
     const md =
@@ -103,7 +117,8 @@ async function main(): Promise<void> {
       `Real etcd (${etcdVersion}) on this machine, started by the benchmark. Baseline: one raw etcd ` +
       `compare-and-swap transaction per op (a block-sized value), measured in the same run. ` +
       `"nodes" = concurrent async callers in one process (separate Ipam instance and etcd client per node; ` +
-      `the baseline's loops each CAS their own key). Ratios: ops/s below 1 and p50 above 1 mean slower than one raw CAS.\n\n` +
+      `the baseline's loops each CAS their own key). "round trips/op": datastore calls per op, counted by a ` +
+      `wrapper around each node's client (warmup excluded). Ratios: ops/s below 1 and p50 above 1 mean slower than one raw CAS.\n\n` +
       table +
       `\n${env.date}, node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}).\n`;
     const { jsonPath, mdPath } = await writeResults('ipam', { environment: env, ops: ALLOCS, warmup: WARMUP, concurrency: 'async, in one process', rows: rows.map(({ name, m, base }) => ({ name, ...m, ratioOpsPerSec: m.opsPerSec / base.opsPerSec, ratioP50: m.p50Ms / base.p50Ms, ratioP99: m.p99Ms / base.p99Ms })) }, md);

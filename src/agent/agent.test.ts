@@ -54,6 +54,10 @@ function shared(be: MemoryBackend): Backend {
       return be.update(k, v, r);
     },
     delete: (k, r) => be.delete(k, r),
+    commit: async (ops) => {
+      for (const op of ops) if (op.op !== 'delete') guard(op.key);
+      return be.commit(ops);
+    },
     watch: (p, r, h) => be.watch(p, r, h),
     close: async () => undefined,
   };

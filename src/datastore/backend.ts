@@ -36,6 +36,26 @@ export interface WatchHandler {
   onSynced?(revision: string): void;
 }
 
+/**
+ * One write of a transaction (`Backend.commit`) with the condition it is applied under:
+ * `create` only if the key is absent; `update` only if the key's mod revision is still
+ * `revision`; `delete` only if it is still `revision`, or unconditionally without one.
+ */
+export type TxnOp =
+  | { op: 'create'; key: string; value: string }
+  | { op: 'update'; key: string; value: string; revision: string }
+  | { op: 'delete'; key: string; revision?: string };
+
+export interface CommitResult {
+  /** Store revision after the transaction: the mod revision of every key it wrote. */
+  revision: string;
+  /** Per op, in order: the KV that `create`/`update` wrote; undefined for `delete`. */
+  kvs: Array<KV | undefined>;
+}
+
+/** etcd's default `--max-txn-ops`; both backends refuse longer transactions. */
+export const MAX_TXN_OPS = 128;
+
 export interface Watch {
   close(): Promise<void>;
 }
@@ -49,6 +69,14 @@ export interface Backend {
   update(key: string, value: string, revision: string): Promise<KV>;
   /** Deletes `key` only if its revision is still `revision` (or unconditionally without one). */
   delete(key: string, revision?: string): Promise<void>;
+  /**
+   * Applies `ops` all or nothing, in one round trip: every condition holds and every write
+   * happens at one new revision (watchers see the events in op order), or nothing is
+   * written and `ConflictError` names the first key, in op order, whose condition failed.
+   * A key may appear once; at most `MAX_TXN_OPS` ops. `DatastoreUnavailableError` means,
+   * as for any write, that the transaction may or may not have been applied (as a whole).
+   */
+  commit(ops: readonly TxnOp[]): Promise<CommitResult>;
   /** Watches `prefix` from `fromRevision` (inclusive). */
   watch(prefix: string, fromRevision: string, handler: WatchHandler): Watch;
   close(): Promise<void>;

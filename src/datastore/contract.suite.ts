@@ -6,7 +6,7 @@
  * Every test works under its own key prefix, so subjects may share one server.
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import type { Backend, WatchEvent, Watch } from './backend.js';
+import { MAX_TXN_OPS, type Backend, type WatchEvent, type Watch } from './backend.js';
 import { ConflictError } from './errors.js';
 
 export interface ContractSubject {
@@ -262,6 +262,104 @@ export function backendContract(name: string, factory: ContractFactory): void {
       const kv = await b.create(`${p}leased`, 'x', { leaseTtlSeconds: 60 });
       expect((await b.get(`${p}leased`))?.value).toBe('x');
       expect(kv.revision).toBe(kv.createRevision);
+    });
+
+    it('commit applies conditional creates, updates and deletes together at one revision', async () => {
+      const a = await b.create(`${p}a`, 'a1');
+      const d = await b.create(`${p}d`, 'd1');
+      await b.create(`${p}u`, 'u1');
+      const start = await b.list(p);
+      const rec = new Recorder();
+      watch(p, (BigInt(start.revision) + 1n).toString(), rec);
+      const res = await b.commit([
+        { op: 'update', key: `${p}a`, value: 'a2', revision: a.revision },
+        { op: 'create', key: `${p}c`, value: 'c1' },
+        { op: 'delete', key: `${p}d`, revision: d.revision },
+        { op: 'delete', key: `${p}u` },
+        { op: 'delete', key: `${p}absent` },
+      ]);
+      expect(BigInt(res.revision)).toBeGreaterThan(BigInt(start.revision));
+      expect(res.kvs).toEqual([
+        { key: `${p}a`, value: 'a2', revision: res.revision, createRevision: a.createRevision },
+        { key: `${p}c`, value: 'c1', revision: res.revision, createRevision: res.revision },
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect(await b.get(`${p}a`)).toEqual(res.kvs[0]);
+      expect(await b.get(`${p}c`)).toEqual(res.kvs[1]);
+      expect(await b.get(`${p}d`)).toBeUndefined();
+      expect(await b.get(`${p}u`)).toBeUndefined();
+      // Watchers see every write of the transaction, in op order, at its one revision.
+      await waitFor(() => rec.events.length >= 4, 'the transaction events');
+      expect(rec.events.map((e) => [e.type, eventKey(e), eventRevision(e)])).toEqual([
+        ['put', `${p}a`, res.revision],
+        ['put', `${p}c`, res.revision],
+        ['delete', `${p}d`, res.revision],
+        ['delete', `${p}u`, res.revision],
+      ]);
+    });
+
+    it('a commit with a failed condition writes nothing and names the key that failed', async () => {
+      const a = await b.create(`${p}a`, 'a1');
+      const a2 = await b.update(`${p}a`, 'a2', a.revision);
+      await b.create(`${p}taken`, 't');
+      const before = async () => Promise.all([`${p}a`, `${p}taken`, `${p}new`].map((k) => b.get(k)));
+      const snapshot = await before();
+      const cases: Array<[Parameters<Backend['commit']>[0], string, ConflictError['reason']]> = [
+        [[{ op: 'create', key: `${p}new`, value: 'n' }, { op: 'update', key: `${p}a`, value: 'x', revision: a.revision }], `${p}a`, 'REVISION_MISMATCH'],
+        [[{ op: 'update', key: `${p}a`, value: 'x', revision: a2.revision }, { op: 'create', key: `${p}taken`, value: 'x' }], `${p}taken`, 'ALREADY_EXISTS'],
+        [[{ op: 'create', key: `${p}new`, value: 'n' }, { op: 'update', key: `${p}gone`, value: 'x', revision: a2.revision }], `${p}gone`, 'NOT_FOUND'],
+        [[{ op: 'delete', key: `${p}gone`, revision: a2.revision }, { op: 'delete', key: `${p}taken` }], `${p}gone`, 'NOT_FOUND'],
+        [[{ op: 'delete', key: `${p}a`, revision: a.revision }, { op: 'create', key: `${p}taken`, value: 'x' }], `${p}a`, 'REVISION_MISMATCH'],
+      ];
+      for (const [ops, key, reason] of cases) {
+        const err = await b.commit(ops).then(() => undefined, (e: unknown) => e);
+        expect(err, `${key} ${reason}`).toBeInstanceOf(ConflictError);
+        expect((err as ConflictError).key).toBe(key);
+        expect((err as ConflictError).reason).toBe(reason);
+        expect(await before()).toEqual(snapshot);
+      }
+    });
+
+    it('commit refuses a key twice and more than MAX_TXN_OPS operations, before writing', async () => {
+      await expect(b.commit([{ op: 'create', key: `${p}a`, value: '1' }, { op: 'delete', key: `${p}a` }])).rejects.toMatchObject({ code: 'INVALID_TXN' });
+      const many = Array.from({ length: MAX_TXN_OPS + 1 }, (_, i) => ({ op: 'create' as const, key: `${p}k${i}`, value: 'x' }));
+      await expect(b.commit(many)).rejects.toMatchObject({ code: 'INVALID_TXN' });
+      expect((await b.list(p)).kvs).toEqual([]);
+      // MAX_TXN_OPS itself fits.
+      const res = await b.commit(many.slice(0, MAX_TXN_OPS));
+      expect((await b.list(p)).kvs).toHaveLength(MAX_TXN_OPS);
+      expect(res.kvs.every((kv) => kv?.revision === res.revision)).toBe(true);
+    });
+
+    it('N concurrent commits of two counters with retry on conflict keep them equal at N', async () => {
+      const x = `${p}x`;
+      const y = `${p}y`;
+      await b.commit([{ op: 'create', key: x, value: '0' }, { op: 'create', key: y, value: '0' }]);
+      const N = 12;
+      const bump = async (): Promise<void> => {
+        for (let attempt = 0; attempt < 500; attempt++) {
+          // A list is one consistent snapshot (two gets are not): the counters only ever
+          // move together, so a torn transaction would show here.
+          const { kvs } = await b.list(p);
+          const cx = kvs.find((kv) => kv.key === x);
+          const cy = kvs.find((kv) => kv.key === y);
+          if (!cx || !cy) throw new Error('counter vanished');
+          expect(cx.value).toBe(cy.value);
+          const next = String(Number(cx.value) + 1);
+          try {
+            await b.commit([{ op: 'update', key: x, value: next, revision: cx.revision }, { op: 'update', key: y, value: next, revision: cy.revision }]);
+            return;
+          } catch (err) {
+            if (!(err instanceof ConflictError)) throw err;
+          }
+        }
+        throw new Error('bump: too many conflicts');
+      };
+      await Promise.all(Array.from({ length: N }, bump));
+      expect((await b.get(x))?.value).toBe(String(N));
+      expect((await b.get(y))?.value).toBe(String(N));
     });
 
     it('N concurrent CAS increments with retry on conflict end at exactly N', async () => {

@@ -10,13 +10,14 @@
  * retrying is the caller's (bounded, on conflict) business.
  */
 import { readFileSync } from 'node:fs';
-import { Etcd3, GRPCUnavailableError, type IOptions, type IKeyValue } from 'etcd3';
+import { Etcd3, GRPCUnavailableError, type ICompare, type IOptions, type IKeyValue, type IRequestOp, type IResponseOp } from 'etcd3';
 import { createLogger, type Logger } from '../log/logger.js';
 import { TabbyError } from '../errors.js';
-import type { Backend, KV, ListResult, Watch, WatchHandler } from './backend.js';
+import type { Backend, CommitResult, KV, ListResult, TxnOp, Watch, WatchHandler } from './backend.js';
 import { ConflictError, DatastoreConfigError } from './errors.js';
 import { toDatastoreError } from './etcd-errors.js';
 import { EtcdWatch, kvFromEtcd, prefixRangeEnd, type EtcdWatchOptions } from './etcd-watch.js';
+import { conditionOf, validateTxn } from './txn.js';
 
 export interface EtcdTlsFiles {
   caFile: string;
@@ -216,6 +217,55 @@ export class EtcdBackend implements Backend {
     } catch (err) {
       this.fail(err, 'delete', key);
     }
+  }
+
+  /** One etcd transaction: a compare per conditioned op, the writes on success. */
+  async commit(ops: readonly TxnOp[]): Promise<CommitResult> {
+    validateTxn(ops, 'etcd');
+    const compare: ICompare[] = [];
+    const conditioned: TxnOp[] = [];
+    const success: IRequestOp[] = [];
+    for (const op of ops) {
+      const key = Buffer.from(op.key);
+      const cond = conditionOf(op);
+      if (cond === 'absent') compare.push({ key, target: 'Create', result: 'Equal', create_revision: 0 });
+      else if (cond) compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: cond.revision });
+      if (cond) conditioned.push(op);
+      success.push(op.op === 'delete' ? { request_delete_range: { key } } : { request_put: { key, value: Buffer.from(op.value), prev_kv: true } });
+    }
+    // On failure the same transaction reads the conditioned keys back (revisions only), so
+    // we can name the key that failed without another round trip or a race.
+    const failure: IRequestOp[] = conditioned.map((op) => ({ request_range: { key: Buffer.from(op.key), keys_only: true } }));
+    try {
+      const res = await this.client.kv.txn({ compare, success, failure });
+      if (!res.succeeded) throw this.txnConflict(conditioned, res.responses);
+      const revision = res.header.revision;
+      return {
+        revision,
+        kvs: ops.map((op, i) => {
+          if (op.op === 'delete') return undefined;
+          const created = op.op === 'create' ? revision : (res.responses[i]?.response_put?.prev_kv?.create_revision ?? revision);
+          return { key: op.key, value: op.value, revision, createRevision: created };
+        }),
+      };
+    } catch (err) {
+      this.fail(err, 'commit', ops.map((op) => op.key).join(', '));
+    }
+  }
+
+  /** The first conditioned op (in op order) whose condition the read-back shows failed. */
+  private txnConflict(conditioned: readonly TxnOp[], responses: readonly IResponseOp[]): ConflictError {
+    for (const [i, op] of conditioned.entries()) {
+      const current = responses[i]?.response_range?.kvs[0];
+      if (op.op === 'create') {
+        if (current) return new ConflictError(op.key, 'ALREADY_EXISTS');
+      } else if (!current || current.mod_revision !== op.revision) {
+        return this.mismatch(op.key, current);
+      }
+    }
+    // Unreachable: the read-back is part of the same atomic transaction as the compares.
+    const first = conditioned[0];
+    return new ConflictError(first?.key ?? '', 'REVISION_MISMATCH', `datastore conflict: transaction on ${first?.key} failed its conditions`);
   }
 
   private mismatch(key: string, current: IKeyValue | undefined): ConflictError {

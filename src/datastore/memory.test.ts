@@ -77,3 +77,19 @@ describe('MemoryBackend specifics', () => {
     expect(() => b.watch('/', '0', new Recorder())).toThrow(/positive decimal/);
   });
 });
+
+describe('MemoryBackend commit specifics', () => {
+  it('counts one revision per transaction, none for one that changes nothing, and fails whole when unavailable', async () => {
+    const b = new MemoryBackend();
+    const res = await b.commit([
+      { op: 'create', key: '/a', value: '1' },
+      { op: 'create', key: '/b', value: '2' },
+    ]);
+    expect(res.revision).toBe('2');
+    expect((await b.commit([{ op: 'delete', key: '/missing' }])).revision).toBe('2');
+    b.setAvailable(false);
+    await expect(b.commit([{ op: 'delete', key: '/a' }])).rejects.toBeInstanceOf(DatastoreUnavailableError);
+    b.setAvailable(true);
+    expect((await b.list('/')).kvs.map((kv) => kv.key)).toEqual(['/a', '/b']);
+  });
+});

@@ -11,8 +11,9 @@
  * DatastoreUnavailableError), and an injected clock for lease expiry.
  */
 import { TabbyError } from '../errors.js';
-import type { Backend, KV, ListResult, Watch, WatchEvent, WatchHandler } from './backend.js';
+import type { Backend, CommitResult, KV, ListResult, TxnOp, Watch, WatchEvent, WatchHandler } from './backend.js';
 import { ConflictError, DatastoreUnavailableError } from './errors.js';
+import { conditionOf, validateTxn } from './txn.js';
 
 export interface MemoryClock {
   /** Milliseconds; only differences matter. */
@@ -164,6 +165,45 @@ export class MemoryBackend implements Backend {
     if (!e) throw new ConflictError(key, 'NOT_FOUND', `datastore conflict on ${key}: it no longer exists`);
     if (e.mod !== rev) throw new ConflictError(key, 'REVISION_MISMATCH', `datastore conflict on ${key}: it changed (now at revision ${e.mod}); read it again and retry`);
     this.remove(key);
+  }
+
+  /** Checks every condition first, then applies every write at one new revision, like etcd. */
+  async commit(ops: readonly TxnOp[]): Promise<CommitResult> {
+    validateTxn(ops, 'memory datastore');
+    this.check('commit', ops.map((op) => op.key).join(', '));
+    for (const op of ops) {
+      const cond = conditionOf(op);
+      const e = this.data.get(op.key);
+      if (cond === 'absent') {
+        if (e) throw new ConflictError(op.key, 'ALREADY_EXISTS');
+      } else if (cond) {
+        if (!e) throw new ConflictError(op.key, 'NOT_FOUND', `datastore conflict on ${op.key}: it no longer exists`);
+        if (e.mod.toString() !== cond.revision) {
+          throw new ConflictError(op.key, 'REVISION_MISMATCH', `datastore conflict on ${op.key}: it changed (now at revision ${e.mod}); read it again and retry`);
+        }
+      }
+    }
+    // etcd bumps the revision once per transaction, and not at all when nothing changes
+    // (only deletes of absent keys).
+    const changes = ops.some((op) => op.op !== 'delete' || this.data.has(op.key));
+    if (changes) this.revision++;
+    const kvs = ops.map((op): KV | undefined => {
+      const prev = this.data.get(op.key);
+      if (op.op === 'delete') {
+        if (prev) {
+          this.data.delete(op.key);
+          this.record(op.key, { type: 'delete', key: op.key, revision: this.revision.toString() });
+        }
+        return undefined;
+      }
+      // Like an etcd put without a lease: an update drops any lease.
+      const e: Entry = { value: op.value, mod: this.revision, create: prev?.create ?? this.revision };
+      this.data.set(op.key, e);
+      const kv = this.kv(op.key, e);
+      this.record(op.key, { type: 'put', kv: { ...kv } });
+      return kv;
+    });
+    return { revision: this.revision.toString(), kvs };
   }
 
   watch(prefix: string, fromRevision: string, handler: WatchHandler): Watch {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, KV } from '../datastore/backend.js';
+import type { Backend, CommitResult, KV, TxnOp } from '../datastore/backend.js';
 import { ConflictError, DatastoreUnavailableError } from '../datastore/errors.js';
 import { MemoryBackend } from '../datastore/memory.js';
 import { Ipam, type IpamOptions } from './allocator.js';
@@ -273,6 +273,7 @@ describe('crash leftovers', () => {
 /** Wraps a backend so that every update/create of a block key loses its CAS race. */
 class AlwaysConflicting implements Backend {
   updates = 0;
+  commits = 0;
   constructor(private readonly inner: Backend) {}
   get(key: string) { return this.inner.get(key); }
   list(prefix: string) { return this.inner.list(prefix); }
@@ -285,6 +286,14 @@ class AlwaysConflicting implements Backend {
     return this.inner.update(key, value, revision);
   }
   delete(key: string, revision?: string) { return this.inner.delete(key, revision); }
+  async commit(ops: readonly TxnOp[]): Promise<CommitResult> {
+    const block = ops.find((op) => op.key.includes('/assignment/'));
+    if (block) {
+      this.commits++;
+      throw new ConflictError(block.key, 'REVISION_MISMATCH');
+    }
+    return this.inner.commit(ops);
+  }
   watch(...args: Parameters<Backend['watch']>) { return this.inner.watch(...args); }
   close() { return this.inner.close(); }
 }

@@ -7,7 +7,9 @@
  * `releaseByHandle` finishes:
  *  - allocate: handle count first, then the block. A crash in between leaves a handle
  *    that counts an address the block does not hold; releasing by handle clears it.
- *  - release: block first, then the handle count.
+ *    The common case writes both in one transaction instead (fast-path.ts).
+ *  - release: block first, then the handle count (one transaction for a handle in one
+ *    block).
  *  - claim: affinity `pending`, block (affinity host:<node>), affinity `confirmed`.
  *  - give up a block: affinity `pendingDeletion`, delete block, delete affinity.
  */
@@ -30,6 +32,7 @@ import { IpamError } from './errors.js';
 import { affinityFor, nodeOfAffinity, type BlockDoc, type IpamConfig, type IpPool } from './model.js';
 import type { PoolSource } from './pools.js';
 import { BlockAffinities, type EligiblePool } from './affinities.js';
+import { FastPath } from './fast-path.js';
 import { KeyedLock } from './node-lock.js';
 import { IpamStore, type AffinityRecord, type Versioned } from './store.js';
 
@@ -54,6 +57,8 @@ export interface IpamOptions {
   /**
    * How long the IPAM config and the pool list are reused between calls (default 1000 ms;
    * 0 reads them on every call). A changed pool or config is seen after at most this long.
+   * It also bounds how long the one-transaction allocation (fast-path.ts) relies on the
+   * last full look at the node's affinities; 0 turns that path off.
    */
   settingsTtlMs?: number;
   logger?: Logger;
@@ -109,8 +114,10 @@ export class Ipam {
   private readonly nodeLock = new KeyedLock();
   private readonly settingsTtlMs: number;
   private readonly affinities: BlockAffinities;
-  /** Node -> its affine block that last had room (a hint; always re-read). */
+  /** Node -> its affine block that last had room (a hint for the full path; always re-read). */
   private readonly lastBlock = new Map<string, string>();
+  /** One-transaction allocation and release against our own last write of a block. */
+  private readonly fastPath: FastPath;
   private configCache: { at: number; value: IpamConfig } | undefined;
   private poolCache: { at: number; value: IpPool[] } | undefined;
 
@@ -120,6 +127,7 @@ export class Ipam {
     this.nodeMatches = opts.nodeMatches ?? defaultNodeMatches;
     this.settingsTtlMs = opts.settingsTtlMs ?? 1000;
     this.affinities = new BlockAffinities(this.store, this.clock, opts.emptyBlockGraceMs ?? DEFAULT_GRACE_MS, () => this.config());
+    this.fastPath = new FastPath(this.store, this.clock, this.settingsTtlMs);
   }
 
   // --- allocation ---------------------------------------------------------------------
@@ -142,6 +150,12 @@ export class Ipam {
     const config = await this.config();
     const pools = await this.eligiblePools(req.node, req.pool);
     const ours = affinityFor(req.node);
+    // The common case in one round trip (why skipping the affinity listing is safe: fast-path.ts).
+    const fast = await this.fastPath.assign(req.node, req.handle, num, attrs, (cidr) => poolOf(pools, cidr));
+    if (fast) {
+      const name = formatCidr(fast.cidr);
+      return fast.ordinals.map((o) => ({ address: formatIPv4(ordinalToAddress(fast.cidr, o)), block: name, pool: fast.pool.name, seq: fast.seq }));
+    }
     const out: AssignedAddress[] = [];
     const want = () => num - out.length;
     try {
@@ -240,7 +254,7 @@ export class Ipam {
           await this.store.adjustHandle(req.handle, current.doc.cidr, 1);
           credit = 1;
         }
-        await this.store.updateBlock(current, r.block);
+        this.fastPath.wrote(await this.store.updateBlock(current, r.block));
         return r.seq;
       });
       return { address: req.ip, block: formatCidr(cidr), pool: pool.pool.name, seq };
@@ -279,14 +293,19 @@ export class Ipam {
           await this.store.adjustHandle(handle, name, r.ordinals.length - credit);
           credit = r.ordinals.length;
         }
-        await this.store.updateBlock(current, r.block);
-        return r;
+        return { ...r, written: await this.store.updateBlock(current, r.block) };
       });
       const used = result?.ordinals.length ?? 0;
       if (credit > used) await this.undoHandle(handle, name, credit - used);
       if (!result) return [];
       const owner = nodeOfAffinity(requireAffinity ?? null);
-      if (owner !== undefined) this.lastBlock.set(owner, name);
+      if (owner !== undefined) {
+        this.lastBlock.set(owner, name);
+        // Only here (the node's confirmed or just-claimed block) may the fast path start from.
+        this.fastPath.verified(owner, result.written);
+      } else {
+        this.fastPath.wrote(result.written);
+      }
       return result.ordinals.map((o) => ({ address: formatIPv4(ordinalToAddress(cidr, o)), block: name, pool: pool.name, seq: result.seq }));
     } catch (err) {
       if (credit > 0) await this.undoHandle(handle, name, credit);
@@ -319,7 +338,11 @@ export class Ipam {
    */
   reconcileAffinities(node: string): Promise<AffinityRecord[]> {
     checkNode(node);
-    return this.nodeLock.run(node, () => this.affinities.reconcile(node));
+    return this.nodeLock.run(node, () => {
+      // Finishing a give-up may delete blocks: start the next allocation from a full look.
+      this.fastPath.forget(node);
+      return this.affinities.reconcile(node);
+    });
   }
 
   /**
@@ -328,7 +351,10 @@ export class Ipam {
    */
   releaseEmptyBlocks(node: string): Promise<string[]> {
     checkNode(node);
-    return this.nodeLock.run(node, () => this.affinities.releaseEmpty(node));
+    return this.nodeLock.run(node, () => {
+      this.fastPath.forget(node);
+      return this.affinities.releaseEmpty(node);
+    });
   }
 
   // --- release ------------------------------------------------------------------------
@@ -339,14 +365,18 @@ export class Ipam {
     return this.store.withRetries(`release handle ${handle}`, async () => {
       const h = await this.store.getHandle(handle);
       if (!h) return [];
+      const names = Object.keys(h.doc.block);
+      // The common case (a CNI DEL): one block, freed together with the handle record in
+      // one transaction. A conflict on either retries from reading the handle.
+      if (names.length === 1) return this.fastPath.releaseHandle(h, names[0]!);
       const released: string[] = [];
-      for (const name of Object.keys(h.doc.block)) {
+      for (const name of names) {
         const cidr = parseCidr(name);
         const freed = await this.store.withRetries(`release handle ${handle} in block ${name}`, async () => {
           const b = await this.store.getBlock(cidr);
           if (!b) return [];
           const r = blk.releaseHandle(b.doc, handle);
-          if (r.released.length > 0) await this.store.updateBlock(b, r.block);
+          if (r.released.length > 0) this.fastPath.wrote(await this.store.updateBlock(b, r.block));
           return r.released.map((x) => formatIPv4(ordinalToAddress(cidr, x.ordinal)));
         });
         released.push(...freed);
@@ -389,24 +419,14 @@ export class Ipam {
     }
     for (const { cidr, reqs } of byBlock.values()) {
       const name = formatCidr(cidr);
-      const r = await this.store.withRetries(`release addresses in block ${name}`, async () => {
-        const b = await this.store.getBlock(cidr);
-        if (!b) return undefined;
-        const res = blk.release(b.doc, reqs);
-        if (res.released.length > 0) await this.store.updateBlock(b, res.block);
-        return res;
-      });
+      // Block and handle counts in one transaction, retried as a whole on conflict.
+      const r = await this.store.withRetries(`release addresses in block ${name}`, () => this.fastPath.releaseAddresses(cidr, reqs));
       if (!r) {
         for (const q of reqs) result.skipped.push({ ip: q.ip, reason: 'no-block' });
         continue;
       }
-      const perHandle = new Map<string, number>();
-      for (const x of r.released) {
-        result.released.push(formatIPv4(ordinalToAddress(cidr, x.ordinal)));
-        if (x.handle !== null) perHandle.set(x.handle, (perHandle.get(x.handle) ?? 0) + 1);
-      }
+      for (const x of r.released) result.released.push(formatIPv4(ordinalToAddress(cidr, x.ordinal)));
       for (const x of r.skipped) result.skipped.push({ ip: formatIPv4(ordinalToAddress(cidr, x.ordinal)), reason: x.reason });
-      for (const [h, n] of perHandle) await this.store.adjustHandle(h, name, -n);
     }
     return result;
   }

@@ -7,7 +7,7 @@
  * step named in its message, because the write may or may not have happened and only the
  * caller (e.g. a CNI DEL releasing by handle) can resolve that.
  */
-import type { Backend, KV } from '../datastore/backend.js';
+import type { Backend, KV, TxnOp } from '../datastore/backend.js';
 import { ConflictError, DatastoreUnavailableError } from '../datastore/errors.js';
 import type { Cidr } from './cidr.js';
 import { IpamError } from './errors.js';
@@ -41,6 +41,14 @@ export const DEFAULT_MAX_ATTEMPTS = 10;
 /** Unavailable errors already given IPAM context (nested steps must not wrap them again). */
 const wrapped = new WeakSet<Error>();
 
+/** An unavailable datastore's error, with the IPAM step named once (innermost level wins). */
+function named(what: string, err: unknown): unknown {
+  if (!(err instanceof DatastoreUnavailableError) || wrapped.has(err)) return err;
+  const e = new DatastoreUnavailableError(`IPAM ${what}: ${err.message} (the write may or may not have been applied)`, { cause: err });
+  wrapped.add(e);
+  return e;
+}
+
 export class IpamStore {
   readonly keys: IpamKeys;
 
@@ -66,14 +74,7 @@ export class IpamStore {
           last = err;
           continue;
         }
-        if (err instanceof DatastoreUnavailableError) {
-          // Name the step once, at the innermost level that saw the failure.
-          if (wrapped.has(err)) throw err;
-          const e = new DatastoreUnavailableError(`IPAM ${what}: ${err.message} (the write may or may not have been applied)`, { cause: err });
-          wrapped.add(e);
-          throw e;
-        }
-        throw err;
+        throw named(what, err);
       }
     }
     throw new IpamError(
@@ -82,6 +83,15 @@ export class IpamStore {
         'too many writers on one key, retry the operation',
       { cause: last },
     );
+  }
+
+  /** Runs `step` once (no retry), naming the step in an unavailable datastore's error like `withRetries`. */
+  async once<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      throw named(what, err);
+    }
   }
 
   // --- blocks -------------------------------------------------------------------------
@@ -203,6 +213,42 @@ export class IpamStore {
       if (Object.keys(counts).length === 0) await this.deleteHandle(current);
       else await this.updateHandle(current, { ...current.doc, block: counts });
     });
+  }
+
+  // --- transactions (one round trip, all or nothing) -----------------------------------
+
+  /**
+   * Writes `doc` over `current` (CAS on its revision) and creates the record of a new
+   * handle (must not exist) in one transaction, so the allocation and its handle appear
+   * together or not at all. `ConflictError` names the block or the handle key.
+   */
+  async commitBlockAndNewHandle(current: Versioned<BlockDoc>, doc: BlockDoc, handle: HandleDoc): Promise<Versioned<BlockDoc>> {
+    const res = await this.backend.commit([
+      { op: 'update', key: current.key, value: stringify(doc), revision: current.revision },
+      { op: 'create', key: this.keys.handle(handle.handleID), value: stringify(handle) },
+    ]);
+    return { key: current.key, revision: res.revision, doc };
+  }
+
+  /**
+   * Writes `doc` over `current` and updates each handle record to its new document, or
+   * deletes it for `null` (CAS on every key), in one transaction, so a released address
+   * and its handle count never disagree.
+   */
+  async commitBlockAndHandles(
+    current: Versioned<BlockDoc>,
+    doc: BlockDoc,
+    handles: ReadonlyArray<{ current: Versioned<HandleDoc>; doc: HandleDoc | null }>,
+  ): Promise<Versioned<BlockDoc>> {
+    const res = await this.backend.commit([
+      { op: 'update', key: current.key, value: stringify(doc), revision: current.revision },
+      ...handles.map((h): TxnOp =>
+        h.doc === null
+          ? { op: 'delete', key: h.current.key, revision: h.current.revision }
+          : { op: 'update', key: h.current.key, value: stringify(h.doc), revision: h.current.revision },
+      ),
+    ]);
+    return { key: current.key, revision: res.revision, doc };
   }
 
   // --- config -------------------------------------------------------------------------
