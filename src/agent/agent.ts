@@ -56,10 +56,14 @@ import { chooseDataplane } from './dataplane-mode.js';
 import { AgentError } from './errors.js';
 import { serveHealth, type HealthServer, type Readiness } from './health-server.js';
 import { sweepOrphanInterfaces } from './interface-sweeper.js';
+import { WatchedIpamSettings } from './watched-ipam-settings.js';
 import { AgentMetrics } from './metrics.js';
 import { nodeSelectorMatcher } from './node-matcher.js';
 import { registerNode } from './node-registration.js';
 import { withWorkloadMtu, workloadMtuFor } from './workload-mtu.js';
+
+/** How long IPAM's one-transaction ADD relies on its last full look at this node's blocks. */
+const IPAM_FAST_PATH_TRUST_MS = 5 * 60_000;
 
 /** The kernel's bpf side, as the agent needs it. */
 export interface AgentBpf {
@@ -271,13 +275,15 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         ...deps.bgpConvergence,
       });
     }
+    const ipamSettings = new WatchedIpamSettings(keys);
     syncer = new Syncer({
       backend,
-      prefixes: defaultSyncerPrefixes(keys),
+      prefixes: [...defaultSyncerPrefixes(keys), ipamSettings.configKey],
       logger: deps.logger.child({ node: settings.nodeName }), // the syncer names its component itself
       ...(deps.syncerClock ? { clock: deps.syncerClock } : {}),
       callbacks: {
         onUpdates: (u) => {
+          ipamSettings.onUpdates(u);
           calc.onUpdates(u);
           agentBgp.onUpdates(u);
           applyLoop.kick();
@@ -286,6 +292,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
           if (s !== syncStatus) log.info({ op: 'sync', status: s }, `datastore ${s}`);
           syncStatus = s;
           metrics.setSyncStatus(s);
+          ipamSettings.onStatus(s);
           calc.onStatus(s);
           agentBgp.onStatus(s);
           applyLoop.kick();
@@ -302,7 +309,17 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const swept = await sweepOrphanInterfaces({ wiring: platform.wiring, owned, logger: log });
     metrics.sweptInterfaces.inc(swept.removed.length);
 
-    const ipam = new Ipam({ backend, root: keys.root, pools, nodeMatches: nodeSelectorMatcher(client), logger: part('ipam') });
+    const ipam = new Ipam({
+      backend,
+      root: keys.root,
+      pools,
+      // Pools and IPAM config come from the syncer's view: no settings round trip per ADD.
+      watched: ipamSettings,
+      // The one-transaction ADD holds for pods that come minutes apart too (fast-path.ts says why that is safe).
+      fastPathTrustMs: IPAM_FAST_PATH_TRUST_MS,
+      nodeMatches: nodeSelectorMatcher(client),
+      logger: part('ipam'),
+    });
     const handler = createCniHandler({
       nodeName: settings.nodeName,
       ipam,

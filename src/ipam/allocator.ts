@@ -61,7 +61,25 @@ export interface IpamOptions {
    * last full look at the node's affinities; 0 turns that path off.
    */
   settingsTtlMs?: number;
+  /**
+   * Config and pools kept current by a watch (the agent's syncer, see
+   * src/agent/watched-ipam-settings.ts): read on every call instead of the datastore, so an
+   * allocation needs no settings round trip and a change is seen as soon as it is watched.
+   * Either may answer undefined (not synced yet): then the datastore is read as above.
+   */
+  watched?: WatchedIpamSettings;
+  /**
+   * How long the one-transaction allocation relies on the full path's last look at the
+   * node's affinities (default `settingsTtlMs`). That look only finishes interrupted claims
+   * and give-ups; the transaction's own condition is what makes the write safe.
+   */
+  fastPathTrustMs?: number;
   logger?: Logger;
+}
+
+export interface WatchedIpamSettings {
+  config(): IpamConfig | undefined;
+  pools(): IpPool[] | undefined;
 }
 
 export interface AutoAssignRequest {
@@ -127,7 +145,7 @@ export class Ipam {
     this.nodeMatches = opts.nodeMatches ?? defaultNodeMatches;
     this.settingsTtlMs = opts.settingsTtlMs ?? 1000;
     this.affinities = new BlockAffinities(this.store, this.clock, opts.emptyBlockGraceMs ?? DEFAULT_GRACE_MS, () => this.config());
-    this.fastPath = new FastPath(this.store, this.clock, this.settingsTtlMs);
+    this.fastPath = new FastPath(this.store, this.clock, opts.fastPathTrustMs ?? this.settingsTtlMs);
   }
 
   // --- allocation ---------------------------------------------------------------------
@@ -438,11 +456,16 @@ export class Ipam {
   }
 
   private async config(): Promise<IpamConfig> {
+    const watched = this.opts.watched?.config();
+    if (watched) return watched;
     if (!this.fresh(this.configCache)) this.configCache = { at: this.clock.now(), value: await this.store.getConfig() };
     return this.configCache!.value;
   }
 
   private async allPools(): Promise<IpPool[]> {
+    const watched = this.opts.watched?.pools();
+    // None watched yet may mean the default pool is being created: ask the datastore.
+    if (watched && watched.length > 0) return watched;
     if (!this.fresh(this.poolCache)) {
       const value = await this.opts.pools.list();
       // An empty list is never reused: the default pool may be created any moment.

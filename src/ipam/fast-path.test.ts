@@ -289,3 +289,38 @@ describe('release by address in one transaction', () => {
     await expectClean();
   });
 });
+
+describe('with settings from a watch (the agent)', () => {
+  it('pods minutes apart still allocate in one transaction: no settings read, a longer trust window', async () => {
+    const watched = { config: () => ({ strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0 }), pools: () => [pool] };
+    const ipam = ipamOn(counted, { watched, fastPathTrustMs: 5 * 60_000 });
+    await ipam.autoAssign({ handle: 'net.a', node: 'n1' });
+    now += 2 * 60_000;
+    const later = await trips(() => ipam.autoAssign({ handle: 'net.b', node: 'n1' }));
+    expect(later.value[0]!.address).toBe('10.0.0.1');
+    expect(later.trips).toBe(1);
+    now += 5 * 60_000; // past the trust window: the full path looks at the affinities again
+    expect((await trips(() => ipam.autoAssign({ handle: 'net.c', node: 'n1' }))).trips).toBeGreaterThan(1);
+    await expectClean();
+  });
+
+  it('reads the datastore while the watch has nothing (not synced, or no pool yet)', async () => {
+    const ipam = ipamOn(counted, { watched: { config: () => undefined, pools: () => [] }, settingsTtlMs: 0 });
+    const first = await trips(() => ipam.autoAssign({ handle: 'net.a', node: 'n1' }));
+    expect(first.value[0]!.address).toBe('10.0.0.0');
+    expect(first.counts.get).toBeGreaterThan(0); // the IPAM config document
+  });
+
+  it('follows the watched config: strictAffinity from the watch forbids borrowing', async () => {
+    let strict = false;
+    const tiny: IpPool = { ...pool, cidr: '10.0.0.0/26' };
+    const watched = { config: () => ({ strictAffinity: strict, autoAllocateBlocks: true, maxBlocksPerHost: 0 }), pools: () => [tiny] };
+    const n1 = ipamOn(counted, { watched });
+    const n2 = ipamOn(counted, { watched });
+    await n1.autoAssign({ handle: 'net.a', node: 'n1' }); // n1 holds the only block
+    strict = true;
+    await expect(n2.autoAssign({ handle: 'net.b', node: 'n2' })).rejects.toMatchObject({ code: 'POOL_EXHAUSTED' });
+    strict = false;
+    expect((await n2.autoAssign({ handle: 'net.b', node: 'n2' }))[0]!.address).toBe('10.0.0.1');
+  });
+});

@@ -25,7 +25,7 @@
  * and the give-up puts the affinity back to `confirmed`, exactly as when a borrower gets in
  * first. What the listing adds besides (finishing this node's claims and give-ups that a
  * crash interrupted) is housekeeping, not a condition of this write; the full path still
- * does it whenever the trust window (`settingsTtlMs`, like the cached pools and config) has
+ * does it whenever the trust window (`fastPathTrustMs`, by default `settingsTtlMs`) has
  * passed or the block has no room.
  */
 import { ConflictError, DatastoreUnavailableError } from '../datastore/errors.js';
