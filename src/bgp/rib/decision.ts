@@ -10,19 +10,22 @@ import type { DecisionStep, Path, RibConfig } from './types.js';
 
 const ORIGIN_RANK: Record<Origin, number> = { igp: 0, egp: 1, incomplete: 2 };
 
-export interface Decision {
-  best: Path;
+/** What the decision reads of a path: the RIB passes its shared (prefix-less) paths. */
+export type Candidate = Pick<Path, 'source' | 'attributes'>;
+
+export interface Decision<P extends Candidate = Path> {
+  best: P;
   reason: DecisionStep;
 }
 
-export function localPrefOf(p: Path, config: RibConfig): number {
+export function localPrefOf(p: Candidate, config: RibConfig): number {
   const dflt = config.defaultLocalPref ?? 100;
   if (p.source.kind === 'peer' && !p.source.ibgp) return dflt;
   return p.attributes.localPref ?? dflt;
 }
 
 /** First AS of the path, or our own AS for internal routes (RFC 4271 §9.1.2.2 c). */
-export function neighbourAs(p: Path, config: RibConfig): number {
+export function neighbourAs(p: Candidate, config: RibConfig): number {
   for (const seg of p.attributes.asPath ?? []) {
     if (seg.type === 'sequence' && seg.asns.length > 0) return seg.asns[0]!;
     if (seg.type === 'set') break;
@@ -37,12 +40,12 @@ function ipNumber(text: string): bigint {
 }
 
 /** The identifier used for the router-id tie-break: ORIGINATOR_ID when reflected (RFC 4456 §9). */
-function tieBreakId(p: Path, config: RibConfig): bigint {
+function tieBreakId(p: Candidate, config: RibConfig): bigint {
   if (p.attributes.originatorId) return ipNumber(p.attributes.originatorId);
   return ipNumber(p.source.kind === 'local' ? config.routerId : p.source.routerId);
 }
 
-const isEbgp = (p: Path): boolean => p.source.kind === 'peer' && !p.source.ibgp;
+const isEbgp = (p: Candidate): boolean => p.source.kind === 'peer' && !p.source.ibgp;
 
 /** Keeps the candidates with the minimum `measure`. */
 function keepMin<T>(xs: T[], measure: (x: T) => number | bigint): T[] {
@@ -54,10 +57,10 @@ function keepMin<T>(xs: T[], measure: (x: T) => number | bigint): T[] {
   return xs.filter((x) => measure(x) === best);
 }
 
-export function selectBest(paths: readonly Path[], config: RibConfig): Decision | null {
+export function selectBest<P extends Candidate>(paths: readonly P[], config: RibConfig): Decision<P> | null {
   if (paths.length === 0) return null;
   if (paths.length === 1) return { best: paths[0]!, reason: 'only-path' };
-  const steps: Array<[DecisionStep, (c: Path[]) => Path[]]> = [
+  const steps: Array<[DecisionStep, (c: P[]) => P[]]> = [
     ['local-pref', (c) => keepMin(c, (p) => -localPrefOf(p, config))],
     ['locally-originated', (c) => keepMin(c, (p) => (p.source.kind === 'local' ? 0 : 1))],
     ['as-path-length', (c) => keepMin(c, (p) => asPathLength(p.attributes.asPath ?? []))],

@@ -1,13 +1,20 @@
 /**
- * Turns a received UPDATE into paths and withdrawals for one peer, with the loop checks
- * only the RIB can make (RFC 4271 §9.1.2 AS loop, RFC 4456 §8 ORIGINATOR_ID and
- * CLUSTER_LIST).
+ * Turns a received UPDATE into groups of announced prefixes (one attributes object per group)
+ * and withdrawals for one peer, with the loop checks only the RIB can make (RFC 4271 §9.1.2
+ * AS loop, RFC 4456 §8 ORIGINATOR_ID and CLUSTER_LIST).
  */
 import { effectiveAsPath, type PathAttributes, type Prefix, type UpdateMessage } from '../wire/index.js';
-import type { Path, PathSource, RejectedRoute, RibConfig } from './types.js';
+import type { PathSource, RejectedRoute, RibConfig } from './types.js';
+
+/** Announcements that share their attributes: every NLRI of one UPDATE (per family). */
+export interface ImportedRoutes {
+  attributes: PathAttributes;
+  prefixes: Prefix[];
+}
 
 export interface ImportResult {
-  accepted: Path[];
+  /** At most two groups (IPv4 NLRI, MP_REACH NLRI), each with one attributes object for all its prefixes. */
+  accepted: ImportedRoutes[];
   withdrawn: Prefix[];
   rejected: RejectedRoute[];
 }
@@ -21,10 +28,9 @@ export function importUpdate(
   const a = update.attributes;
   const withdrawn: Prefix[] = [...update.withdrawn, ...(a.mpUnreach?.withdrawn ?? []), ...(opts.withdrawnDueToError ?? [])];
   const rejected: RejectedRoute[] = [];
-  const announced: Array<{ prefix: Prefix; nextHop: string | undefined }> = [
-    ...update.nlri.map((prefix) => ({ prefix, nextHop: a.nextHop })),
-    ...(a.mpReach?.nlri ?? []).map((prefix) => ({ prefix, nextHop: a.mpReach!.nextHop })),
-  ];
+  const announced: Array<{ prefixes: Prefix[]; nextHop: string | undefined }> = [];
+  if (update.nlri.length > 0) announced.push({ prefixes: update.nlri, nextHop: a.nextHop });
+  if (a.mpReach && a.mpReach.nlri.length > 0) announced.push({ prefixes: a.mpReach.nlri, nextHop: a.mpReach.nextHop });
   if (announced.length === 0) return { accepted: [], withdrawn, rejected };
 
   const base: PathAttributes = { ...a };
@@ -38,15 +44,18 @@ export function importUpdate(
   else delete base.aggregator;
 
   const loop = loopReason(base, source, config);
-  const accepted: Path[] = [];
-  for (const { prefix, nextHop } of announced) {
+  const accepted: ImportedRoutes[] = [];
+  for (const { prefixes, nextHop } of announced) {
     const reason = loop ?? (nextHop === undefined ? 'no-next-hop' : undefined);
     if (reason) {
-      rejected.push({ peerId: source.peerId, prefix, reason });
-      withdrawn.push(prefix); // a rejected announcement replaces (= removes) the previous one
+      for (const prefix of prefixes) {
+        rejected.push({ peerId: source.peerId, prefix, reason });
+        withdrawn.push(prefix); // a rejected announcement replaces (= removes) the previous one
+      }
       continue;
     }
-    accepted.push({ prefix, source, attributes: { ...base, nextHop: nextHop! }, stale: false });
+    // One attributes object for the whole group: the RIB shares it between the prefixes.
+    accepted.push({ attributes: { ...base, nextHop: nextHop! }, prefixes });
   }
   return { accepted, withdrawn, rejected };
 }

@@ -3,5 +3,5 @@ export * from './types.js';
 export { Rib } from './rib.js';
 export { selectBest, localPrefOf, neighbourAs, type Decision } from './decision.js';
 export { exportRoute, mayExport, attributesKey } from './export-policy.js';
-export { importUpdate, type ImportResult } from './import-policy.js';
-export { prefixKey, prefixAfi } from './prefix-key.js';
+export { importUpdate, type ImportResult, type ImportedRoutes } from './import-policy.js';
+export { prefixKey, prefixAfi, prefixId, prefixOfId, prefixIdKey, type PrefixId } from './prefix-key.js';

@@ -46,6 +46,9 @@ describe('Rib incremental results match a recomputation', () => {
       const told = new Map<string, Map<string, OutboundRoute>>();
       const locRib = new Map<string, Path>();
       const record = (ch: ReturnType<Rib['apply']>): void => {
+        // Each change names the best path it replaced: the one last reported for the prefix.
+        const id = (p: Pick<Path, 'attributes' | 'source'> | null | undefined) => (p ? attributesKey(p.attributes) + JSON.stringify(p.source) : null);
+        expect(ch.replaced.map(id)).toEqual(ch.best.map((b) => id(locRib.get(prefixKey(b.prefix)))));
         for (const b of ch.best) {
           if (b.best) locRib.set(prefixKey(b.prefix), b.best);
           else locRib.delete(prefixKey(b.prefix));

@@ -210,3 +210,37 @@ describe('route refresh', () => {
     expect(ch.out).toEqual([{ peerId: '192.168.0.2', announce: [expect.objectContaining({ prefix: P1 })], withdraw: [] }]);
   });
 });
+
+describe('shared paths (full-table storage)', () => {
+  const P3: Prefix = { prefix: '10.1.0.128', length: 26 };
+  it('all prefixes of one UPDATE share one attributes object, inbound and outbound', () => {
+    const rib = new Rib(mesh);
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.2', 65000) });
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.3', 64512) });
+    const ch = rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P1, P2, P3], { asPath: [{ type: 'sequence', asns: [65000] }] }) });
+    expect(ch.best.map((b) => b.prefix)).toEqual([P1, P2, P3]);
+    expect(new Set(ch.best.map((b) => b.best!.attributes)).size).toBe(1);
+    expect(new Set(announcedTo(ch, '192.168.0.3').map((r) => r.attributes)).size).toBe(1);
+    expect(new Set(rib.adjRibIn('192.168.0.2').map((p) => p.attributes)).size).toBe(1);
+  });
+  it('a later UPDATE with equal attributes changes nothing; different attributes change only its prefixes', () => {
+    const rib = new Rib(mesh);
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.2', 64512) });
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.3', 64512) });
+    rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P1, P2]) });
+    const same = rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P2, P1]) });
+    expect(same.best).toEqual([]);
+    expect(same.out).toEqual([]);
+    const moved = rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P2], { nextHop: '192.168.0.8' }) });
+    expect(moved.best).toEqual([expect.objectContaining({ prefix: P2, reason: 'only-path', best: expect.objectContaining({ attributes: expect.objectContaining({ nextHop: '192.168.0.8' }) }) })]);
+    expect(rib.locRib().map((r) => [r.prefix.prefix, r.best.attributes.nextHop])).toEqual([['10.1.0.0', '192.168.0.9'], ['10.1.0.64', '192.168.0.8']]);
+  });
+  it('a withdrawal and a new announcement of one prefix in one UPDATE compare against the state before it', () => {
+    const rib = new Rib(mesh);
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.2', 64512) });
+    rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P1]) });
+    const ch = rib.apply({ type: 'update', peerId: '192.168.0.2', update: { ...announce([P1]), withdrawn: [P1] } });
+    expect(ch.best).toEqual([]);
+    expect(rib.locRib()).toHaveLength(1);
+  });
+});

@@ -2,37 +2,68 @@
  * Adj-RIB-In per peer, Loc-RIB, Adj-RIB-Out per peer. Rib.apply(event) is the only way
  * in and returns everything that changed; there is no I/O and no clock here (the caller
  * owns the graceful-restart timer and feeds its expiry back as an event).
+ *
+ * Storage is built for full tables (see route-table.ts): the Adj-RIBs-In and the Loc-RIB
+ * share one map from prefix to paths, paths are shared by every prefix of an UPDATE, and
+ * what a peer is sent is computed once per shared path, not once per prefix.
  */
-import { AFI_IPV4, SAFI_UNICAST, isEndOfRib, type Prefix } from '../wire/index.js';
+import { AFI_IPV4, AFI_IPV6, SAFI_UNICAST, isEndOfRib, type PathAttributes, type Prefix } from '../wire/index.js';
 import { selectBest } from './decision.js';
 import { attributesKey, exportRoute } from './export-policy.js';
 import { importUpdate } from './import-policy.js';
-import { prefixAfi, prefixKey } from './prefix-key.js';
-import type { AdjRibOutDelta, DecisionStep, Family, LocRibChange, OutboundRoute, Path, RibChanges, RibConfig, RibEvent, RibPeer } from './types.js';
+import { prefixAfi, prefixId, prefixIdAfi, prefixOfId, type PrefixId } from './prefix-key.js';
+import { PrefixMap } from './prefix-map.js';
+import { LOCAL_SID, MultiPath, RouteTable, Touched, bestOf, pathOf, reasonOf, type SharedPath } from './route-table.js';
+import type { AdjRibOutDelta, DecisionStep, Family, OutboundRoute, Path, PathSource, RibChanges, RibConfig, RibEvent, RibPeer } from './types.js';
 
-const sourceKey = (p: Path): string => (p.source.kind === 'local' ? 'local' : `peer:${p.source.peerId}`);
-const samePath = (a: Path, b: Path): boolean =>
-  a === b || (sourceKey(a) === sourceKey(b) && (a.attributes === b.attributes || attributesKey(a.attributes) === attributesKey(b.attributes)));
+/** What one peer is sent for one shared path: computed once, shared by its prefixes. */
+interface OutPath {
+  attributes: PathAttributes;
+  key: string;
+}
 
 interface PeerEntry {
   peer: RibPeer;
   up: boolean;
-  adjIn: Map<string, Path>;
-  adjOut: Map<string, { route: OutboundRoute; key: string }>;
+  /** The source of this session's paths (a new one per peer-up). */
+  source: Extract<PathSource, { kind: 'peer' }>;
+  /** This session's shared paths by family and attributes. */
+  pool: Map<string, SharedPath>;
+  /** Prefixes in its Adj-RIB-In, and how many of those are stale. */
+  held: number;
+  stale: number;
+  adjOut: PrefixMap<OutPath>;
+  /** exportRoute per shared path for this session (null: not sent). */
+  exports: WeakMap<SharedPath, OutPath | null>;
 }
 
-interface BestEntry {
-  path: Path;
-  reason: DecisionStep;
+const LOCAL: PathSource = { kind: 'local' };
+/** exportRoute looks at a path's prefix only for its family. */
+const ANY: Record<number, Prefix> = { [AFI_IPV4]: { prefix: '0.0.0.0', length: 0 }, [AFI_IPV6]: { prefix: '::', length: 0 } };
+
+const samePath = (a: SharedPath, b: SharedPath): boolean => a === b || (a.sid === b.sid && a.key === b.key);
+const toPath = (prefix: Prefix, p: SharedPath): Path => ({ prefix, source: p.source, attributes: p.attributes, stale: p.stale });
+
+function sourceOf(peer: RibPeer, config: RibConfig): Extract<PathSource, { kind: 'peer' }> {
+  return {
+    kind: 'peer', peerId: peer.id, address: peer.address, asn: peer.asn, routerId: peer.routerId,
+    ibgp: peer.asn === config.localAs, routeReflectorClient: peer.routeReflectorClient ?? false,
+  };
+}
+
+function intern(pool: Map<string, SharedPath>, source: PathSource, sid: string, attributes: PathAttributes, afi: number): SharedPath {
+  const key = attributesKey(attributes);
+  const poolKey = `${afi}|${key}`;
+  let p = pool.get(poolKey);
+  if (!p) pool.set(poolKey, (p = { source, sid, attributes, stale: false, afi, key, refs: 0, pool, poolKey }));
+  return p;
 }
 
 export class Rib {
   readonly config: RibConfig;
   #peers = new Map<string, PeerEntry>();
-  #local = new Map<string, Path>();
-  #best = new Map<string, BestEntry>();
-  /** Every path per prefix key, in no particular order (the decision process does not depend on it). */
-  #paths = new Map<string, Map<string, Path>>();
+  #table = new RouteTable();
+  #localPool = new Map<string, SharedPath>();
 
   constructor(config: RibConfig) {
     this.config = config;
@@ -47,18 +78,16 @@ export class Rib {
   }
 
   apply(event: RibEvent): RibChanges {
-    const ch: RibChanges = { best: [], out: [], rejected: [], swept: [] };
-    const touched = new Set<string>();
+    const ch: RibChanges = { best: [], replaced: [], out: [], rejected: [], swept: [] };
+    const touched = new Touched();
     switch (event.type) {
       case 'originate': {
-        const path: Path = { prefix: event.prefix, source: { kind: 'local' }, attributes: { origin: 'igp', asPath: [], ...event.attributes }, stale: false };
-        this.#local.set(prefixKey(event.prefix), path);
-        this.#setPath(path, 'local', touched);
+        const path = intern(this.#localPool, LOCAL, LOCAL_SID, { origin: 'igp', asPath: [], ...event.attributes }, prefixAfi(event.prefix));
+        this.#table.set(prefixId(event.prefix), path, touched, event.prefix);
         break;
       }
       case 'withdraw-local':
-        this.#local.delete(prefixKey(event.prefix));
-        this.#removePath(event.prefix, 'local', touched);
+        this.#table.remove(prefixId(event.prefix), LOCAL_SID, touched, event.prefix);
         break;
       case 'peer-up':
         this.#peerUp(event.peer, ch, touched);
@@ -77,7 +106,8 @@ export class Rib {
       case 'route-refresh': {
         const e = this.#peers.get(event.peerId);
         if (e?.up) {
-          const announce = [...e.adjOut.values()].map((o) => o.route).filter((r) => prefixAfi(r.prefix) === event.afi);
+          const announce: OutboundRoute[] = [];
+          for (const [id, o] of e.adjOut) if (prefixIdAfi(id) === event.afi) announce.push({ prefix: prefixOfId(id), attributes: o.attributes });
           // RFC 2918: just the routes again (no End-of-RIB; enhanced refresh markers are not negotiated).
           ch.out.push({ peerId: e.peer.id, announce, withdraw: [] });
         }
@@ -90,88 +120,113 @@ export class Rib {
 
   /** The current best path per prefix (the Loc-RIB), with the step that decided. */
   locRib(): Array<{ prefix: Prefix; best: Path; reason: DecisionStep }> {
-    return [...this.#best.values()].map((b) => ({ prefix: b.path.prefix, best: b.path, reason: b.reason }));
+    const out: Array<{ prefix: Prefix; best: Path; reason: DecisionStep }> = [];
+    for (const [id, e] of this.#table.entries()) {
+      const prefix = prefixOfId(id);
+      out.push({ prefix, best: toPath(prefix, bestOf(e)!), reason: reasonOf(e) });
+    }
+    return out;
   }
 
   /** The paths a peer sent us that we hold (including stale ones). */
   adjRibIn(peerId: string): Path[] {
-    return [...(this.#peers.get(peerId)?.adjIn.values() ?? [])];
+    const out: Path[] = [];
+    if (!this.#peers.get(peerId)?.held) return out;
+    for (const [id, e] of this.#table.entries()) {
+      const p = pathOf(e, peerId);
+      if (p) out.push(toPath(prefixOfId(id), p));
+    }
+    return out;
   }
 
   /** What we last advertised to a peer. */
   adjRibOut(peerId: string): OutboundRoute[] {
-    return [...(this.#peers.get(peerId)?.adjOut.values() ?? [])].map((o) => o.route);
+    return [...(this.#peers.get(peerId)?.adjOut ?? [])].map(([id, o]) => ({ prefix: prefixOfId(id), attributes: o.attributes }));
   }
 
-  #setPath(path: Path, sourceKey: string, touched: Set<string>): void {
-    const key = prefixKey(path.prefix);
-    let m = this.#paths.get(key);
-    if (!m) this.#paths.set(key, (m = new Map()));
-    m.set(sourceKey, path);
-    touched.add(key);
+  #set(e: PeerEntry, id: PrefixId, path: SharedPath, touched: Touched, prefix?: Prefix): void {
+    const old = this.#table.set(id, path, touched, prefix);
+    if (!old) e.held++;
+    else if (old.stale) e.stale--;
+    if (path.stale) e.stale++;
   }
 
-  #removePath(prefix: Prefix, sourceKey: string, touched: Set<string>): void {
-    const key = prefixKey(prefix);
-    const m = this.#paths.get(key);
-    if (!m?.delete(sourceKey)) return;
-    if (m.size === 0) this.#paths.delete(key);
-    touched.add(key);
+  #remove(e: PeerEntry, id: PrefixId, touched: Touched, prefix?: Prefix): boolean {
+    const old = this.#table.remove(id, e.peer.id, touched, prefix);
+    if (!old) return false;
+    e.held--;
+    if (old.stale) e.stale--;
+    return true;
   }
 
-  #peerUp(peer: RibPeer, ch: RibChanges, touched: Set<string>): void {
+  #peerUp(peer: RibPeer, ch: RibChanges, touched: Touched): void {
     let e = this.#peers.get(peer.id);
+    const source = sourceOf(peer, this.config);
     if (!e) {
-      e = { peer, up: true, adjIn: new Map(), adjOut: new Map() };
+      e = { peer, up: true, source, pool: new Map(), held: 0, stale: 0, adjOut: new PrefixMap(), exports: new WeakMap() };
       this.#peers.set(peer.id, e);
     } else {
       e.peer = peer;
-      e.up = true;
+      e.source = source;
+      e.pool = new Map();
       e.adjOut.clear();
-      // RFC 4724 §4.2: stale routes of families the restarted peer no longer preserves go now.
-      const kept = new Set((peer.gracefulRestart?.families ?? []).filter((f) => f.forwardingPreserved).map((f) => f.afi));
-      for (const afi of new Set([...e.adjIn.values()].filter((p) => p.stale).map((p) => prefixAfi(p.prefix)))) {
-        if (!kept.has(afi)) this.#sweep(e, afi, ch, touched);
+      e.exports = new WeakMap();
+      if (e.stale > 0) {
+        // RFC 4724 §4.2: stale routes of families the restarted peer no longer preserves go now.
+        const kept = new Set((peer.gracefulRestart?.families ?? []).filter((f) => f.forwardingPreserved).map((f) => f.afi));
+        const staleFamilies = new Set<number>();
+        for (const [, entry] of this.#table.entries()) {
+          const p = pathOf(entry, peer.id);
+          if (p?.stale) staleFamilies.add(p.afi);
+        }
+        for (const afi of staleFamilies) if (!kept.has(afi)) this.#sweep(e, afi, ch, touched);
+        // Settle the Loc-RIB before sending the table; this peer is told the result below.
+        e.up = false;
+        this.#recompute(touched, ch);
+        touched.clear();
       }
+      e.up = true;
     }
     // The whole table goes out, then End-of-RIB for each family.
     const announce: OutboundRoute[] = [];
-    for (const b of this.#best.values()) {
-      const r = exportRoute(b.path, peer, this.config);
-      if (!r) continue;
-      e.adjOut.set(prefixKey(r.prefix), { route: r, key: attributesKey(r.attributes) });
-      announce.push(r);
+    for (const [id, entry] of this.#table.entries()) {
+      const o = this.#exportFor(e, bestOf(entry)!);
+      if (!o) continue;
+      e.adjOut.set(id, o);
+      announce.push({ prefix: prefixOfId(id), attributes: o.attributes });
     }
     const families: Family[] = peer.families ?? [{ afi: AFI_IPV4, safi: SAFI_UNICAST }];
     ch.out.push({ peerId: peer.id, announce, withdraw: [], endOfRib: families });
   }
 
-  #peerDown(peerId: string, graceful: boolean, ch: RibChanges, touched: Set<string>): void {
+  #peerDown(peerId: string, graceful: boolean, ch: RibChanges, touched: Touched): void {
     const e = this.#peers.get(peerId);
     if (!e) return;
     e.up = false;
     e.adjOut.clear();
+    if (e.held === 0) return;
     const gr = e.peer.gracefulRestart;
     if (graceful && gr) {
       const preserved = new Set(gr.families.map((f) => f.afi));
-      for (const p of [...e.adjIn.values()]) {
-        if (preserved.has(prefixAfi(p.prefix))) {
-          const stale: Path = { ...p, stale: true };
-          e.adjIn.set(prefixKey(p.prefix), stale);
-          this.#setPath(stale, `peer:${peerId}`, touched);
-        } else {
-          e.adjIn.delete(prefixKey(p.prefix));
-          this.#removePath(p.prefix, `peer:${peerId}`, touched);
+      const twins = new Map<SharedPath, SharedPath>();
+      for (const [id, entry] of this.#table.entries()) {
+        const p = pathOf(entry, peerId);
+        if (!p) continue;
+        if (!preserved.has(p.afi)) {
+          this.#remove(e, id, touched);
+        } else if (!p.stale) {
+          let twin = twins.get(p);
+          if (!twin) twins.set(p, (twin = { source: p.source, sid: p.sid, attributes: p.attributes, stale: true, afi: p.afi, key: p.key, refs: 0 }));
+          this.#set(e, id, twin, touched);
         }
       }
-      if (e.adjIn.size > 0) ch.staleTimer = { peerId, restartTime: gr.restartTime };
+      if (e.held > 0) ch.staleTimer = { peerId, restartTime: gr.restartTime };
       return;
     }
-    for (const p of e.adjIn.values()) this.#removePath(p.prefix, `peer:${peerId}`, touched);
-    e.adjIn.clear();
+    for (const [id, entry] of this.#table.entries()) if (pathOf(entry, peerId)) this.#remove(e, id, touched);
   }
 
-  #update(event: Extract<RibEvent, { type: 'update' }>, ch: RibChanges, touched: Set<string>): void {
+  #update(event: Extract<RibEvent, { type: 'update' }>, ch: RibChanges, touched: Touched): void {
     const e = this.#peers.get(event.peerId);
     if (!e || !e.up) return;
     const eor = isEndOfRib(event.update);
@@ -179,38 +234,41 @@ export class Rib {
       this.#sweep(e, eor.afi, ch, touched);
       return;
     }
-    const peer = e.peer;
-    const source = {
-      kind: 'peer' as const, peerId: peer.id, address: peer.address, asn: peer.asn, routerId: peer.routerId,
-      ibgp: peer.asn === this.config.localAs, routeReflectorClient: peer.routeReflectorClient ?? false,
-    };
     const opts = { ...(event.withdrawnDueToError ? { withdrawnDueToError: event.withdrawnDueToError } : {}), ...(event.fourOctetAs !== undefined ? { fourOctetAs: event.fourOctetAs } : {}) };
-    const r = importUpdate(event.update, source, this.config, opts);
-    ch.rejected.push(...r.rejected);
-    for (const w of r.withdrawn) {
-      e.adjIn.delete(prefixKey(w));
-      this.#removePath(w, `peer:${peer.id}`, touched);
-    }
-    for (const p of r.accepted) {
-      e.adjIn.set(prefixKey(p.prefix), p);
-      this.#setPath(p, `peer:${peer.id}`, touched);
+    const r = importUpdate(event.update, e.source, this.config, opts);
+    for (const x of r.rejected) ch.rejected.push(x);
+    for (const w of r.withdrawn) this.#remove(e, prefixId(w), touched, w);
+    for (const g of r.accepted) {
+      if (g.prefixes.length === 0) continue;
+      const path = intern(e.pool, e.source, e.peer.id, g.attributes, prefixAfi(g.prefixes[0]!));
+      for (const p of g.prefixes) this.#set(e, prefixId(p), path, touched, p);
     }
   }
 
   /** Removes a peer's stale paths: of one family, or all when `afi` is null. */
-  #sweep(e: PeerEntry, afi: number | null, ch: RibChanges, touched: Set<string>): void {
+  #sweep(e: PeerEntry, afi: number | null, ch: RibChanges, touched: Touched): void {
+    if (e.stale === 0) return;
     let count = 0;
-    for (const p of [...e.adjIn.values()]) {
-      if (!p.stale || (afi !== null && prefixAfi(p.prefix) !== afi)) continue;
-      e.adjIn.delete(prefixKey(p.prefix));
-      this.#removePath(p.prefix, `peer:${e.peer.id}`, touched);
+    for (const [id, entry] of this.#table.entries()) {
+      const p = pathOf(entry, e.peer.id);
+      if (!p || !p.stale || (afi !== null && p.afi !== afi)) continue;
+      this.#remove(e, id, touched);
       count++;
     }
     if (count > 0) ch.swept.push({ peerId: e.peer.id, count });
   }
 
+  #exportFor(e: PeerEntry, p: SharedPath): OutPath | null {
+    let o = e.exports.get(p);
+    if (o !== undefined) return o;
+    const r = exportRoute({ prefix: ANY[p.afi]!, source: p.source, attributes: p.attributes, stale: p.stale }, e.peer, this.config);
+    o = r ? { attributes: r.attributes, key: attributesKey(r.attributes) } : null;
+    e.exports.set(p, o);
+    return o;
+  }
+
   /** Re-runs the decision for touched prefixes and diffs every up peer's Adj-RIB-Out. */
-  #recompute(touched: Set<string>, ch: RibChanges): void {
+  #recompute(touched: Touched, ch: RibChanges): void {
     if (touched.size === 0) return;
     const deltas = new Map<string, AdjRibOutDelta>();
     const deltaFor = (id: string): AdjRibOutDelta => {
@@ -218,38 +276,59 @@ export class Rib {
       if (!d) deltas.set(id, (d = { peerId: id, announce: [], withdraw: [] }));
       return d;
     };
-    for (const key of [...touched].sort()) {
-      const paths = [...(this.#paths.get(key)?.values() ?? [])];
-      const decision = selectBest(paths, this.config);
-      const old = this.#best.get(key);
-      if (!decision) {
-        if (old) {
-          this.#best.delete(key);
-          ch.best.push({ prefix: old.path.prefix, best: null, reason: 'withdrawn' });
-        }
-      } else if (old && old.reason === decision.reason && samePath(old.path, decision.best)) {
-        // Same route (e.g. only its stale flag changed): keep the newer object, report nothing.
-        old.path = decision.best;
+    const up: PeerEntry[] = [];
+    for (const e of this.#peers.values()) if (e.up) up.push(e);
+    // Runs of prefixes share a path: remember each peer's last export answer.
+    const lastPath: Array<SharedPath | undefined> = up.map(() => undefined);
+    const lastOut: Array<OutPath | null> = up.map(() => null);
+    const { ids, before: befores, prefixes } = touched;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const before = befores[i]!;
+      // Read the old decision first: `before` may be the very MultiPath decided again below.
+      const oldBest = bestOf(before);
+      const oldReason = before ? reasonOf(before) : undefined;
+      const entry = this.#table.get(id);
+      let best: SharedPath | undefined;
+      let reason: DecisionStep = 'only-path';
+      if (entry instanceof MultiPath) {
+        const d = selectBest(entry.paths, this.config)!;
+        entry.best = best = d.best;
+        entry.reason = reason = d.reason;
       } else {
-        this.#best.set(key, { path: decision.best, reason: decision.reason });
-        const change: LocRibChange = { prefix: decision.best.prefix, best: decision.best, reason: decision.reason };
-        ch.best.push(change);
+        best = entry;
       }
-      for (const e of this.#peers.values()) {
-        if (!e.up) continue;
-        const want = decision ? exportRoute(decision.best, e.peer, this.config) : null;
-        const have = e.adjOut.get(key);
+      let prefix = prefixes[i];
+      if (!best) {
+        if (oldBest) {
+          ch.best.push({ prefix: (prefix ??= prefixOfId(id)), best: null, reason: 'withdrawn' });
+          ch.replaced.push(oldBest);
+        }
+      } else if (!oldBest || oldReason !== reason || !samePath(oldBest, best)) {
+        // (The same route, e.g. only its stale flag changed, is reported as nothing.)
+        prefix ??= prefixOfId(id);
+        ch.best.push({ prefix, best: toPath(prefix, best), reason });
+        ch.replaced.push(oldBest ?? null);
+      }
+      for (let j = 0; j < up.length; j++) {
+        const e = up[j]!;
+        let want: OutPath | null = null;
+        if (best && best === lastPath[j]) want = lastOut[j] ?? null;
+        else if (best) {
+          want = lastOut[j] = this.#exportFor(e, best);
+          lastPath[j] = best;
+        }
+        const have = e.adjOut.get(id);
         if (!want) {
           if (have) {
-            e.adjOut.delete(key);
-            deltaFor(e.peer.id).withdraw.push(have.route.prefix);
+            e.adjOut.delete(id);
+            deltaFor(e.peer.id).withdraw.push((prefix ??= prefixOfId(id)));
           }
           continue;
         }
-        const wantKey = attributesKey(want.attributes);
-        if (have?.key === wantKey) continue;
-        e.adjOut.set(key, { route: want, key: wantKey });
-        deltaFor(e.peer.id).announce.push(want);
+        if (have === want || have?.key === want.key) continue;
+        e.adjOut.set(id, want);
+        deltaFor(e.peer.id).announce.push({ prefix: (prefix ??= prefixOfId(id)), attributes: want.attributes });
       }
     }
     for (const d of deltas.values()) if (d.announce.length > 0 || d.withdraw.length > 0) ch.out.push(d);

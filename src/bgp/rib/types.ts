@@ -103,6 +103,13 @@ export interface RejectedRoute {
 
 export interface RibChanges {
   best: LocRibChange[];
+  /**
+   * For each entry of `best`, at the same index, the best path it replaced (without its
+   * prefix; null when the prefix had none), as BIRD's rte_announce(new, old) or GoBGP's
+   * old known paths: a consumer can tell what really changed for it (say, the next hop)
+   * without keeping its own copy of the Loc-RIB.
+   */
+  replaced: Array<Omit<Path, 'prefix'> | null>;
   out: AdjRibOutDelta[];
   rejected: RejectedRoute[];
   /**

@@ -70,10 +70,17 @@ export function packUpdates(delta: { announce: OutboundRoute[]; withdraw: Prefix
     out.push(...chunk(ws, (ps) => withdrawMessage(ps, afi), ctx));
   }
   const groups = new Map<string, { attrs: PathAttributes; afi: number; prefixes: Prefix[] }>();
+  // The RIB hands out one attributes object per shared path: key each object once, not each route.
+  const keys = new Map<PathAttributes, { attrs: PathAttributes; key: string }>();
   for (const r of delta.announce) {
     const afi = prefixAfi(r.prefix);
-    const attrs = wireAttributes(r.attributes, ctx);
-    const key = `${afi}|${attributesKey(attrs)}`;
+    let k = keys.get(r.attributes);
+    if (!k) {
+      const wire = wireAttributes(r.attributes, ctx);
+      keys.set(r.attributes, (k = { attrs: wire, key: attributesKey(wire) }));
+    }
+    const attrs = k.attrs;
+    const key = `${afi}|${k.key}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { attrs, afi, prefixes: [] }));
     g.prefixes.push(r.prefix);

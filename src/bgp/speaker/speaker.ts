@@ -19,7 +19,7 @@ import { BgpSession, type BgpSessionEvents, type BgpSessionOptions } from '../se
 import type { Connector } from '../session/socket.js';
 import { Rib } from '../rib/rib.js';
 import { prefixKey } from '../rib/prefix-key.js';
-import type { RibChanges, RibEvent } from '../rib/types.js';
+import type { Path, RibChanges, RibEvent } from '../rib/types.js';
 import { systemClock, type Clock } from '../fsm/clock.js';
 import type { Capability, Prefix } from '../wire/index.js';
 import { createLogger, type Logger } from '../../log/logger.js';
@@ -102,8 +102,12 @@ export class BgpSpeaker {
   readonly #log: Logger;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #exports = new Set<string>();
-  /** Learned best paths in use: dst -> the message last emitted for it. */
-  readonly #imported = new Map<string, BgpRouteUpdate>();
+  /**
+   * How many learned routes the dataplane holds. Which ones is not kept here: it is the
+   * Loc-RIB's IPv4 best paths learned from a peer (see learnedNextHop), each sent as
+   * classify(dst, next hop); a full table would otherwise be held twice.
+   */
+  #imported = 0;
   readonly #staleTimers = new Map<string, () => void>();
   readonly #notesLogged = new Set<string>();
   #config: SpeakerConfig | undefined;
@@ -133,7 +137,7 @@ export class BgpSpeaker {
 
   status(): BgpStatus {
     const c = this.#config;
-    const base = { nodeName: c?.nodeName ?? '', peers: [...this.#peers.values()].map((p) => p.tracker.status()), ipv6Peers: [], exported: this.#exports.size, imported: this.#imported.size };
+    const base = { nodeName: c?.nodeName ?? '', peers: [...this.#peers.values()].map((p) => p.tracker.status()), ipv6Peers: [], exported: this.#exports.size, imported: this.#imported };
     if (!c || !c.enabled) return { ...base, enabled: false, reason: c?.disabledReason ?? 'no configuration yet (waiting for the datastore)' };
     return {
       ...base,
@@ -149,11 +153,21 @@ export class BgpSpeaker {
 
   /** The learned routes currently handed to the dataplane. */
   routes(): BgpRouteUpdate[] {
-    return [...this.#imported.values()];
+    return this.#learned().map(([dst, nextHop]) => this.#classifier.classify(dst, nextHop));
   }
 
   get importedCount(): number {
-    return this.#imported.size;
+    return this.#imported;
+  }
+
+  /** [dst, next hop] of every learned route in the dataplane. */
+  #learned(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const r of this.#rib?.locRib() ?? []) {
+      const nh = learnedNextHop(r.prefix, r.best);
+      if (nh) out.push([prefixKey(r.prefix), nh]);
+    }
+    return out;
   }
 
   /**
@@ -354,11 +368,12 @@ export class BgpSpeaker {
     const l = this.#listener;
     this.#listener = undefined;
     await l?.close();
+    // Normally nothing is left once every peer is down; whatever is goes with the RIB.
+    const removed: BgpRouteMessage[] = this.#learned().map(([dst]) => ({ type: 'RouteRemove', dst }));
     this.#rib = undefined;
     this.#identity = undefined;
     this.#exports.clear();
-    const removed: BgpRouteMessage[] = [...this.#imported.keys()].map((dst) => ({ type: 'RouteRemove', dst }));
-    this.#imported.clear();
+    this.#imported = 0;
     if (withdrawRoutes && removed.length > 0) this.#opts.onRoutes?.(removed);
   }
 
@@ -366,13 +381,12 @@ export class BgpSpeaker {
     const key = JSON.stringify(r);
     if (key === this.#routing) return;
     this.#routing = key;
+    const before = this.#classifier;
     this.#classifier = new RouteClassifier(r);
     const changed: BgpRouteMessage[] = [];
-    for (const [dst, old] of this.#imported) {
-      const m = this.#classifier.classify(dst, old.nextHop);
-      if (sameRoute(m, old)) continue;
-      this.#imported.set(dst, m);
-      changed.push(m);
+    for (const [dst, nextHop] of this.#learned()) {
+      const m = this.#classifier.classify(dst, nextHop);
+      if (!sameRoute(m, before.classify(dst, nextHop))) changed.push(m);
     }
     if (changed.length > 0) this.#opts.onRoutes?.(changed);
   }
@@ -395,18 +409,18 @@ export class BgpSpeaker {
     }
     if (ch.best.length === 0) return;
     const msgs: BgpRouteMessage[] = [];
-    for (const c of ch.best) {
-      if (c.prefix.prefix.includes(':')) continue; // IPv4 only, like the dataplane
-      const dst = prefixKey(c.prefix);
-      const nh = c.best?.source.kind === 'peer' ? c.best.attributes.nextHop : undefined;
+    for (let i = 0; i < ch.best.length; i++) {
+      const c = ch.best[i]!;
+      const nh = learnedNextHop(c.prefix, c.best);
+      const was = learnedNextHop(c.prefix, ch.replaced[i] ?? null);
+      // Same next hop, same classifier: the same message as last time.
+      if (nh === was) continue;
       if (nh) {
-        const m = this.#classifier.classify(dst, nh);
-        const old = this.#imported.get(dst);
-        if (old && sameRoute(old, m)) continue;
-        this.#imported.set(dst, m);
-        msgs.push(m);
-      } else if (this.#imported.delete(dst)) {
-        msgs.push({ type: 'RouteRemove', dst });
+        if (!was) this.#imported++;
+        msgs.push(this.#classifier.classify(prefixKey(c.prefix), nh));
+      } else {
+        this.#imported--;
+        msgs.push({ type: 'RouteRemove', dst: prefixKey(c.prefix) });
       }
     }
     if (msgs.length > 0) this.#opts.onRoutes?.(msgs);
@@ -415,6 +429,12 @@ export class BgpSpeaker {
 
 function sessionKey(p: PeerConfig): string {
   return JSON.stringify([p.address, p.port, p.asNumber, p.passive, p.holdTime, p.restartTime, p.routeReflectorClient]);
+}
+
+/** The next hop the dataplane gets for a best path: learned IPv4 paths only (like the dataplane), never our own. */
+function learnedNextHop(prefix: Prefix, best: Omit<Path, 'prefix'> | null): string | undefined {
+  if (!best || best.source.kind !== 'peer' || prefix.prefix.includes(':')) return undefined;
+  return best.attributes.nextHop;
 }
 
 function sameRoute(a: BgpRouteUpdate, b: BgpRouteUpdate): boolean {

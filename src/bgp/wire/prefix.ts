@@ -19,6 +19,22 @@ export function decodePrefixes(buf: Buffer, start: number, end: number, afi: num
   if (size === undefined) return null;
   const out: Prefix[] = [];
   let off = start;
+  if (size === 4) {
+    // The hot path of a full IPv4 feed: build the text straight from the bytes, no Buffer per prefix.
+    while (off < end) {
+      const length = buf[off]!;
+      if (length > 32) return null;
+      const n = (length + 7) >> 3;
+      if (off + 1 + n > end) return null;
+      let addr = 0;
+      for (let i = 0; i < 4; i++) addr = addr * 256 + (i < n ? buf[off + 1 + i]! : 0);
+      // Clear host bits (a shift by 32 is a no-op in JS, hence the length-0 case).
+      addr = length === 0 ? 0 : (addr & (0xffffffff << (32 - length))) >>> 0;
+      out.push({ prefix: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, length });
+      off += 1 + n;
+    }
+    return out;
+  }
   while (off < end) {
     const length = buf[off]!;
     if (length > size * 8) return null;
@@ -27,7 +43,7 @@ export function decodePrefixes(buf: Buffer, start: number, end: number, afi: num
     const addr = Buffer.alloc(size);
     buf.copy(addr, 0, off + 1, off + 1 + n);
     if (length % 8 !== 0) addr[n - 1]! &= (0xff << (8 - (length % 8))) & 0xff;
-    out.push({ prefix: size === 4 ? formatIpv4(addr) : formatIpv6(addr), length });
+    out.push({ prefix: formatIpv6(addr), length });
     off += 1 + n;
   }
   return out;
