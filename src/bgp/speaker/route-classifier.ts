@@ -6,7 +6,8 @@
  * node behind the next hop. Anything else came from outside the cluster (a ToR, an external
  * peer) and is typed `bgp`: plain routing via the next hop, no encapsulation.
  *
- * The agent programs only the `bgp` routes; cluster routes come from calc (see
+ * By default the agent programs only the `bgp` routes and cluster routes come from the
+ * datastore; with `--cluster-routes bgp` it programs these cluster routes too (see
  * docs/design/bgp-speaker.md, "How this meets calc's routes").
  */
 import { cidrContains, cidrCovers, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
