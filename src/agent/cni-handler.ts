@@ -1,8 +1,13 @@
 /**
  * The agent side of tabby-cni: turns each request from the CNI socket into one verb
- * (cni/add.ts, del.ts, check.ts, gc.ts), one at a time per container ID (a runtime that
- * sends DEL while its ADD still runs gets them in order), with IPAM releases queued
+ * (cni/add.ts, del.ts, check.ts, gc.ts), one at a time per pod, with IPAM releases queued
  * (cni/serial-releases.ts), and counts and times every answer by verb and result.
+ *
+ * Per pod, not per container ID: the host interface and the WorkloadEndpoint are named
+ * after the pod, so a late DEL of an old sandbox and the ADD of its replacement must not
+ * interleave (the DEL could remove the new sandbox's interface between its ownership check
+ * and the removal). A runtime that sends DEL while its ADD still runs gets them in order
+ * too, since both name the same pod.
  */
 import { CniCode, CniError } from '../cni/errors.js';
 import type { CniRequest } from '../cni/protocol.js';
@@ -10,6 +15,7 @@ import type { CniHandler } from '../cni/server.js';
 import type { CniResult } from '../cni/result.js';
 import { KeyedLock } from '../ipam/node-lock.js';
 import { cniAdd } from './cni/add.js';
+import { attachmentOf } from './cni/attachment.js';
 import { cniCheck } from './cni/check.js';
 import { cniDel } from './cni/del.js';
 import type { CniDeps } from './cni/deps.js';
@@ -63,7 +69,7 @@ export function createCniHandler(given: CniDeps, clock: { now(): number } = { no
       if (!cid) return await dispatch(req);
       enter(cid);
       try {
-        return await lock.run(cid, () => dispatch(req));
+        return await lock.run(podKey(req, deps.nodeName), () => dispatch(req));
       } finally {
         leave(cid);
       }
@@ -78,4 +84,13 @@ export function createCniHandler(given: CniDeps, clock: { now(): number } = { no
     }
   };
   return { handle, busyContainers };
+}
+
+/** What a request's verb works on: the pod's host interface name (the container ID if the request cannot name one). */
+function podKey(req: CniRequest, nodeName: string): string {
+  try {
+    return attachmentOf(req, nodeName).hostIfName;
+  } catch {
+    return `container:${req.containerId}`;
+  }
 }
