@@ -102,6 +102,18 @@ function poolCovering(pools: Iterable<PoolFacts>, c: Cidr): PoolFacts | undefine
   return best;
 }
 
+/**
+ * An endpoint's addresses as numbers, parsed once per facts object: every change anywhere
+ * in the cluster recomputes the state, and this loop runs over every endpoint of every node.
+ * (The FactsStore replaces an endpoint's object on each update, so the cache cannot go stale.)
+ */
+const parsedAddresses = new WeakMap<EndpointFacts, number[]>();
+function addressesOf(ep: EndpointFacts): number[] {
+  let ips = parsedAddresses.get(ep);
+  if (!ips) parsedAddresses.set(ep, (ips = ep.ipv4Nets.map((net) => parseCidr(net).base)));
+  return ips;
+}
+
 export function computeDesiredState(facts: CalcFacts, localNode: string, opts: DesiredStateOptions = {}): DesiredState {
   const fromBgp = opts.clusterRoutes === 'bgp';
   const fromDatastore = !fromBgp || opts.bridge === true;
@@ -156,9 +168,13 @@ export function computeDesiredState(facts: CalcFacts, localNode: string, opts: D
     }
   }
 
-  const blockPrefixes = new Set<number>();
+  // Block affinities by prefix length, then by base address: finding the block of an
+  // address is then an integer lookup per block size, not a CIDR string built per endpoint.
+  const affinityByPrefix = new Map<number, Map<number, string | undefined>>();
   for (const b of facts.blocks.values()) {
-    blockPrefixes.add(b.cidr.prefix);
+    let byBase = affinityByPrefix.get(b.cidr.prefix);
+    if (!byBase) affinityByPrefix.set(b.cidr.prefix, (byBase = new Map()));
+    byBase.set(b.cidr.base, b.affinity);
     if (b.affinity === localNode) offer({ type: 'RouteUpdate', dst: formatCidr(b.cidr), routeType: 'local-block', dstNode: localNode, encap: 'none' });
     else if (b.affinity !== undefined) toNode(b.cidr, 'remote-block', b.affinity);
     for (const { ip, node } of b.borrowed) {
@@ -168,9 +184,9 @@ export function computeDesiredState(facts: CalcFacts, localNode: string, opts: D
 
   /** The node holding the affinity of the block that contains `ip`, if we know that block. */
   const affineNodeOf = (ip: number): string | undefined => {
-    for (const prefix of blockPrefixes) {
-      const b = facts.blocks.get(formatCidr(blockContaining(ip, prefix)));
-      if (b) return b.affinity;
+    for (const [prefix, byBase] of affinityByPrefix) {
+      const base = blockContaining(ip, prefix).base;
+      if (byBase.has(base)) return byBase.get(base);
     }
     return undefined;
   };
@@ -191,8 +207,7 @@ export function computeDesiredState(facts: CalcFacts, localNode: string, opts: D
       }
       continue;
     }
-    for (const net of ep.ipv4Nets) {
-      const ip = parseCidr(net).base;
+    for (const ip of addressesOf(ep)) {
       if (affineNodeOf(ip) !== ep.node) toNode({ family: 4, base: ip, prefix: 32 }, 'remote-workload', ep.node);
     }
   }
