@@ -1,7 +1,11 @@
 import { AFI_IPV4, AFI_IPV6, type Prefix } from '../wire/index.js';
+import { DecodedIpv4Prefix } from '../wire/prefix.js';
+
+/** '/0'..'/128': one join per key instead of two (short joined strings are copies). */
+const SLASH_LENGTH: readonly string[] = Array.from({ length: 129 }, (_, i) => `/${i}`);
 
 /** Map key of a prefix, e.g. "10.0.0.0/26". */
-export const prefixKey = (p: Prefix): string => `${p.prefix}/${p.length}`;
+export const prefixKey = (p: Prefix): string => p.prefix + (SLASH_LENGTH[p.length] ?? `/${p.length}`);
 
 /** The AFI a prefix belongs to (IPv6 text always contains ':'). */
 export const prefixAfi = (p: Prefix): number => (p.prefix.includes(':') ? AFI_IPV6 : AFI_IPV4);
@@ -36,6 +40,8 @@ function ipv4Number(text: string): number {
 }
 
 export function prefixId(p: Prefix): PrefixId {
+  // Prefixes straight from the decoder carry their address: no text to parse.
+  if (p instanceof DecodedIpv4Prefix) return p.address * 64 + p.length;
   const n = p.length <= 32 ? ipv4Number(p.prefix) : -1;
   return n < 0 ? prefixKey(p) : n * 64 + p.length;
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodePrefixes, encodePrefixes } from '../wire/prefix.js';
 import { prefixId, prefixIdAfi, prefixIdKey, prefixKey, prefixOfId } from './prefix-key.js';
 import { PrefixMap } from './prefix-map.js';
 
@@ -21,6 +22,23 @@ describe('PrefixId', () => {
     expect(prefixId(six)).toBe('fd00:1::/64');
     expect(prefixOfId(prefixId(six))).toEqual(six);
     expect(prefixIdAfi(prefixId(six))).toBe(2);
+  });
+
+  it('of a decoded prefix (which carries its address) is the id of its text', () => {
+    fc.assert(fc.property(fc.array(v4, { maxLength: 20 }), (list) => {
+      const wire = encodePrefixes(list, 1);
+      const decoded = decodePrefixes(wire, 0, wire.length, 1)!;
+      expect(decoded).toEqual(list);
+      expect(JSON.parse(JSON.stringify(decoded))).toEqual(list);
+      expect(decoded.map(prefixId)).toEqual(list.map((p) => prefixId({ ...p })));
+    }), { numRuns: 300 });
+    // Runs sharing their first three octets (the decoder reuses that text), broken by others.
+    const run = ['10.0.0.0/25', '10.0.0.128/26', '10.0.0.192/32', '10.0.1.0/24', '10.0.0.64/26', '0.0.0.0/0', '255.255.255.255/32', '255.255.255.0/24', '10.0.0.0/8'];
+    const list = run.map((t) => ({ prefix: t.split('/')[0]!, length: Number(t.split('/')[1]) }));
+    const wire = encodePrefixes(list, 1);
+    const decoded = decodePrefixes(wire, 0, wire.length, 1)!;
+    expect(decoded.map(prefixKey)).toEqual(run);
+    expect(decoded.map(prefixId)).toEqual(list.map(prefixId));
   });
 
   it('tells apart prefixes that differ only in length', () => {

@@ -244,3 +244,42 @@ describe('shared paths (full-table storage)', () => {
     expect(rib.locRib()).toHaveLength(1);
   });
 });
+
+describe('a prefix changed twice in one UPDATE', () => {
+  // The RIB skips its duplicate check and re-reads while no prefix was touched twice; these
+  // are the cases that must take the careful path.
+  const setup = () => {
+    const rib = new Rib(mesh);
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.2', 65001) });
+    rib.apply({ type: 'peer-up', peer: peer('192.168.0.3', 65000) });
+    return rib;
+  };
+  it('the same NLRI twice is one change', () => {
+    const rib = setup();
+    const ch = rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P1, P2, { ...P1 }]) });
+    expect(ch.best.map((b) => b.prefix)).toEqual([P1, P2]);
+    expect(ch.replaced).toEqual([null, null]);
+    expect(announcedTo(ch, '192.168.0.3').map((r) => r.prefix)).toEqual([P1, P2]);
+    expect(rib.adjRibIn('192.168.0.2')).toHaveLength(2);
+  });
+  it('a new prefix withdrawn and announced in one UPDATE is announced once', () => {
+    const rib = setup();
+    const u: UpdateMessage = { ...announce([P1]), withdrawn: [P1] };
+    const ch = rib.apply({ type: 'update', peerId: '192.168.0.2', update: u });
+    expect(ch.best).toEqual([expect.objectContaining({ prefix: P1, reason: 'only-path' })]);
+    expect(ch.replaced).toEqual([null]);
+    expect(outFor(ch, '192.168.0.3').flatMap((o) => o.withdraw)).toEqual([]);
+    expect(announcedTo(ch, '192.168.0.3').map((r) => r.prefix)).toEqual([P1]);
+  });
+  it('a held prefix withdrawn and announced with new attributes reports the replacement, not a withdrawal', () => {
+    const rib = setup();
+    rib.apply({ type: 'update', peerId: '192.168.0.2', update: announce([P1, P2]) });
+    const u: UpdateMessage = { ...announce([P2, P1], { nextHop: '192.168.0.10', asPath: [{ type: 'sequence', asns: [65001, 65009] }] }), withdrawn: [P1] };
+    const ch = rib.apply({ type: 'update', peerId: '192.168.0.2', update: u });
+    expect(ch.best.map((b) => [b.prefix, b.best?.attributes.nextHop])).toEqual([[P1, '192.168.0.10'], [P2, '192.168.0.10']]);
+    expect(ch.replaced.map((r) => r?.attributes.nextHop)).toEqual(['192.168.0.9', '192.168.0.9']);
+    expect(outFor(ch, '192.168.0.3').flatMap((o) => o.withdraw)).toEqual([]);
+    expect(announcedTo(ch, '192.168.0.3').map((r) => r.prefix)).toEqual([P1, P2]);
+    expect(rib.locRib().map((r) => r.best.attributes.nextHop)).toEqual(['192.168.0.10', '192.168.0.10']);
+  });
+});

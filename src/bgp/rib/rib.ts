@@ -281,14 +281,16 @@ export class Rib {
     // Runs of prefixes share a path: remember each peer's last export answer.
     const lastPath: Array<SharedPath | undefined> = up.map(() => undefined);
     const lastOut: Array<OutPath | null> = up.map(() => null);
-    const { ids, before: befores, prefixes } = touched;
+    const { ids, before: befores, after: afters, prefixes } = touched;
+    // Unless a prefix changed twice, the entry each change left is the one to decide on.
+    const reread = touched.repeated;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       const before = befores[i]!;
       // Read the old decision first: `before` may be the very MultiPath decided again below.
       const oldBest = bestOf(before);
       const oldReason = before ? reasonOf(before) : undefined;
-      const entry = this.#table.get(id);
+      const entry = reread ? this.#table.get(id) : afters[i];
       let best: SharedPath | undefined;
       let reason: DecisionStep = 'only-path';
       if (entry instanceof MultiPath) {
@@ -307,7 +309,7 @@ export class Rib {
       } else if (!oldBest || oldReason !== reason || !samePath(oldBest, best)) {
         // (The same route, e.g. only its stale flag changed, is reported as nothing.)
         prefix ??= prefixOfId(id);
-        ch.best.push({ prefix, best: toPath(prefix, best), reason });
+        ch.best.push({ prefix, best, reason });
         ch.replaced.push(oldBest ?? null);
       }
       for (let j = 0; j < up.length; j++) {
@@ -318,7 +320,8 @@ export class Rib {
           want = lastOut[j] = this.#exportFor(e, best);
           lastPath[j] = best;
         }
-        const have = e.adjOut.get(id);
+        // A prefix the table did not hold is in no Adj-RIB-Out (they only hold best paths).
+        const have = before === null ? undefined : e.adjOut.get(id);
         if (!want) {
           if (have) {
             e.adjOut.delete(id);

@@ -43,33 +43,62 @@ export type TableEntry = SharedPath | MultiPath;
 
 /**
  * Each prefix an apply() call changed, in order, with its entry before the first change
- * (null when it had none) and, when the caller had one, its Prefix object (reused in the
- * changes instead of building another). MultiPath.best/reason are only written by the
+ * (null when it had none), its entry after that change and, when the caller had one, its
+ * Prefix object (reused in the changes instead of building another). When a prefix is
+ * changed again `repeated` is set: the recorded `after` may then be out of date. MultiPath.best/reason are only written by the
  * decision, so an old MultiPath still tells what the best path was.
+ *
+ * A prefix the table does not hold cannot have been noted before unless a removal in this
+ * call deleted its entry; so while nothing was deleted, new prefixes (all of a full feed)
+ * skip the duplicate check, and the set of noted prefixes is only built once a note needs it.
  */
 export class Touched {
   /** Smi-keyed like the table: far cheaper than a Map keyed by heap numbers. */
-  readonly #seen = new PrefixMap<true>();
+  #seen: PrefixMap<true> | undefined;
+  #deleted = false;
   readonly ids: PrefixId[] = [];
   readonly before: Array<TableEntry | null> = [];
+  readonly after: Array<TableEntry | undefined> = [];
+  repeated = false;
   readonly prefixes: Array<Prefix | undefined> = [];
 
   get size(): number {
     return this.ids.length;
   }
 
-  note(id: PrefixId, before: TableEntry | null, prefix: Prefix | undefined): void {
-    if (this.#seen.has(id)) return;
-    this.#seen.set(id, true);
+  note(id: PrefixId, before: TableEntry | null, after: TableEntry | undefined, prefix: Prefix | undefined): void {
+    if (before !== null || this.#deleted) {
+      let seen = this.#seen;
+      if (!seen) {
+        this.#seen = seen = new PrefixMap<true>();
+        for (const x of this.ids) seen.set(x, true);
+      }
+      if (seen.has(id)) {
+        this.repeated = true;
+        return;
+      }
+      seen.set(id, true);
+    } else {
+      this.#seen?.set(id, true);
+    }
     this.ids.push(id);
     this.before.push(before);
+    this.after.push(after);
     this.prefixes.push(prefix);
   }
 
+  /** The table dropped a prefix's entry: from now on a prefix it does not hold may have been noted. */
+  deleted(): void {
+    this.#deleted = true;
+  }
+
   clear(): void {
-    this.#seen.clear();
+    this.#seen = undefined;
+    this.#deleted = false;
+    this.repeated = false;
     this.ids.length = 0;
     this.before.length = 0;
+    this.after.length = 0;
     this.prefixes.length = 0;
   }
 }
@@ -106,13 +135,14 @@ export class RouteTable {
   /** Makes `path` its source's path to `id`; returns the path it replaced. */
   set(id: PrefixId, path: SharedPath, touched: Touched, prefix?: Prefix): SharedPath | undefined {
     const cur = this.#entries.get(id);
-    touched.note(id, cur ?? null, prefix);
     path.refs++;
     if (cur === undefined) {
       this.#entries.set(id, path);
+      touched.note(id, null, path, prefix);
       return undefined;
     }
     if (cur instanceof MultiPath) {
+      touched.note(id, cur, cur, prefix);
       const i = cur.paths.findIndex((p) => p.sid === path.sid);
       if (i < 0) {
         cur.paths.push(path);
@@ -125,11 +155,14 @@ export class RouteTable {
     }
     if (cur.sid === path.sid) {
       this.#entries.set(id, path);
+      touched.note(id, cur, path, prefix);
       release(cur);
       return cur;
     }
     // A second source: best/reason are placeholders until the decision runs.
-    this.#entries.set(id, new MultiPath([cur, path], cur, 'only-path'));
+    const multi = new MultiPath([cur, path], cur, 'only-path');
+    this.#entries.set(id, multi);
+    touched.note(id, cur, multi, prefix);
     return undefined;
   }
 
@@ -141,15 +174,20 @@ export class RouteTable {
     if (cur instanceof MultiPath) {
       const i = cur.paths.findIndex((p) => p.sid === sid);
       if (i < 0) return undefined;
-      touched.note(id, cur, prefix);
       old = cur.paths[i]!;
       cur.paths.splice(i, 1);
-      if (cur.paths.length === 1) this.#entries.set(id, cur.paths[0]!);
+      if (cur.paths.length === 1) {
+        this.#entries.set(id, cur.paths[0]!);
+        touched.note(id, cur, cur.paths[0], prefix);
+      } else {
+        touched.note(id, cur, cur, prefix);
+      }
     } else {
       if (cur.sid !== sid) return undefined;
-      touched.note(id, cur, prefix);
       old = cur;
       this.#entries.delete(id);
+      touched.note(id, cur, undefined, prefix);
+      touched.deleted();
     }
     release(old);
     return old;

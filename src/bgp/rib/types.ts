@@ -75,8 +75,11 @@ export type DecisionStep =
 
 export interface LocRibChange {
   prefix: Prefix;
-  /** The new best path, or null when the prefix is gone. */
-  best: Path | null;
+  /**
+   * The new best path (without its prefix, which is `prefix`: the RIB's own shared path
+   * object, so a full feed does not allocate one per prefix), or null when the prefix is gone.
+   */
+  best: Omit<Path, 'prefix'> | null;
   /** Why `best` won ('withdrawn' when there is none left). */
   reason: DecisionStep | 'withdrawn';
 }

@@ -10,6 +10,38 @@ export function addressBytes(afi: number): 4 | 16 | undefined {
 }
 
 /**
+ * '0'..'255' and '0.'..'255.'. Joining short strings copies them (V8 only links strings of
+ * 13 characters and more), so a dotted quad built one piece at a time leaves six dead
+ * intermediates behind; from these pieces it leaves two, or none when the first three
+ * octets are the previous prefix's (consecutive prefixes, as feeds are usually sorted).
+ */
+const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT: readonly string[] = OCTET.map((o) => `${o}.`);
+
+/**
+ * An IPv4 prefix as the decoder builds it: the usual Prefix (text and length, the only
+ * own properties, so it compares and serialises like any other) that also remembers the
+ * address it was built from, so the RIB can key it without parsing the text back. Like
+ * every decoded value it is not to be modified (the address would no longer match).
+ */
+export class DecodedIpv4Prefix implements Prefix {
+  readonly #address: number;
+
+  constructor(
+    readonly prefix: string,
+    readonly length: number,
+    address: number,
+  ) {
+    this.#address = address;
+  }
+
+  /** The address as a 32-bit unsigned number (host bits clear). */
+  get address(): number {
+    return this.#address;
+  }
+}
+
+/**
  * Decodes a run of (length, prefix bytes) NLRI entries in buf[start, end). Returns null if
  * it cannot be parsed (a length over the family's bits, or bytes running past `end`); the
  * caller maps that to its own error. Host bits beyond the length are cleared.
@@ -21,6 +53,8 @@ export function decodePrefixes(buf: Buffer, start: number, end: number, afi: num
   let off = start;
   if (size === 4) {
     // The hot path of a full IPv4 feed: build the text straight from the bytes, no Buffer per prefix.
+    let lastHi = -1;
+    let hiText = '';
     while (off < end) {
       const length = buf[off]!;
       if (length > 32) return null;
@@ -30,7 +64,12 @@ export function decodePrefixes(buf: Buffer, start: number, end: number, afi: num
       for (let i = 0; i < 4; i++) addr = addr * 256 + (i < n ? buf[off + 1 + i]! : 0);
       // Clear host bits (a shift by 32 is a no-op in JS, hence the length-0 case).
       addr = length === 0 ? 0 : (addr & (0xffffffff << (32 - length))) >>> 0;
-      out.push({ prefix: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, length });
+      const hi = addr >>> 8;
+      if (hi !== lastHi) {
+        lastHi = hi;
+        hiText = OCTET_DOT[addr >>> 24]! + OCTET_DOT[(addr >>> 16) & 255]! + OCTET_DOT[hi & 255]!;
+      }
+      out.push(new DecodedIpv4Prefix(hiText + OCTET[addr & 255]!, length, addr));
       off += 1 + n;
     }
     return out;
