@@ -29,19 +29,20 @@ import {
   type Cidr,
 } from './cidr.js';
 import { IpamError } from './errors.js';
-import { affinityFor, nodeOfAffinity, type BlockDoc, type IpamConfig, type IpPool } from './model.js';
+import { affinityFor, nodeOfAffinity, type BlockDoc, type IpPool } from './model.js';
 import type { PoolSource } from './pools.js';
 import { BlockAffinities, type EligiblePool } from './affinities.js';
 import { FastPath } from './fast-path.js';
 import { KeyedLock } from './node-lock.js';
+import { IpamSettings, type NodeMatcher, type WatchedIpamSettings } from './settings.js';
 import { IpamStore, type AffinityRecord, type Versioned } from './store.js';
+
+export type { NodeMatcher, WatchedIpamSettings } from './settings.js';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
 }
-
-export type NodeMatcher = (selector: string, node: string) => boolean | Promise<boolean>;
 
 export interface IpamOptions {
   backend: Backend;
@@ -77,10 +78,6 @@ export interface IpamOptions {
   logger?: Logger;
 }
 
-export interface WatchedIpamSettings {
-  config(): IpamConfig | undefined;
-  pools(): IpPool[] | undefined;
-}
 
 export interface AutoAssignRequest {
   /** `<network>.<containerID>` */
@@ -119,33 +116,33 @@ export interface ReleaseIPsResult {
 
 const DEFAULT_GRACE_MS = 5 * 60_000;
 
-const defaultNodeMatches: NodeMatcher = (selector) => {
-  const s = selector.trim();
-  return s === '' || s === 'all()';
-};
-
 export class Ipam {
   readonly store: IpamStore;
   private readonly clock: Clock;
-  private readonly nodeMatches: NodeMatcher;
   /** One allocation at a time per node in this process (see node-lock.ts). */
   private readonly nodeLock = new KeyedLock();
-  private readonly settingsTtlMs: number;
+  /** IPAM config and pools: watched, or read from the datastore and kept for `settingsTtlMs`. */
+  private readonly settings: IpamSettings;
   private readonly affinities: BlockAffinities;
   /** Node -> its affine block that last had room (a hint for the full path; always re-read). */
   private readonly lastBlock = new Map<string, string>();
   /** One-transaction allocation and release against our own last write of a block. */
   private readonly fastPath: FastPath;
-  private configCache: { at: number; value: IpamConfig } | undefined;
-  private poolCache: { at: number; value: IpPool[] } | undefined;
 
   constructor(private readonly opts: IpamOptions) {
     this.store = new IpamStore(opts.backend, opts.root, opts.maxAttempts);
     this.clock = opts.clock ?? { now: () => Date.now() };
-    this.nodeMatches = opts.nodeMatches ?? defaultNodeMatches;
-    this.settingsTtlMs = opts.settingsTtlMs ?? 1000;
-    this.affinities = new BlockAffinities(this.store, this.clock, opts.emptyBlockGraceMs ?? DEFAULT_GRACE_MS, () => this.config());
-    this.fastPath = new FastPath(this.store, this.clock, opts.fastPathTrustMs ?? this.settingsTtlMs);
+    const ttlMs = opts.settingsTtlMs ?? 1000;
+    this.settings = new IpamSettings({
+      store: this.store,
+      pools: opts.pools,
+      clock: this.clock,
+      ttlMs,
+      ...(opts.watched ? { watched: opts.watched } : {}),
+      ...(opts.nodeMatches ? { nodeMatches: opts.nodeMatches } : {}),
+    });
+    this.affinities = new BlockAffinities(this.store, this.clock, opts.emptyBlockGraceMs ?? DEFAULT_GRACE_MS, () => this.settings.config());
+    this.fastPath = new FastPath(this.store, this.clock, opts.fastPathTrustMs ?? ttlMs);
   }
 
   // --- allocation ---------------------------------------------------------------------
@@ -165,8 +162,8 @@ export class Ipam {
     checkNode(req.node);
     if (!Number.isInteger(num) || num < 1) throw new IpamError('INVALID_ARGUMENT', `autoAssign: num must be a positive integer, got ${num}`);
     const attrs = { node: req.node, ...req.attrs };
-    const config = await this.config();
-    const pools = await this.eligiblePools(req.node, req.pool);
+    const config = await this.settings.config();
+    const pools = await this.settings.eligiblePools(req.node, req.pool);
     const ours = affinityFor(req.node);
     // The common case in one round trip (why skipping the affinity listing is safe: fast-path.ts).
     const fast = await this.fastPath.assign(req.node, req.handle, num, attrs, (cidr) => poolOf(pools, cidr));
@@ -248,12 +245,12 @@ export class Ipam {
     checkHandle(req.handle);
     checkNode(req.node);
     const ip = parseIPv4(req.ip);
-    const all = await this.poolsForNode(req.node);
+    const all = await this.settings.poolsForNode(req.node);
     const pool = all.find((p) => cidrContains(p.cidr, ip));
     if (!pool) {
       throw new IpamError('NOT_IN_POOL', `${req.ip} is not in any enabled pool usable by node ${req.node} (pools: ${all.map((p) => p.pool.cidr).join(', ') || 'none'})`);
     }
-    const config = await this.config();
+    const config = await this.settings.config();
     const cidr = blockContaining(ip, pool.pool.blockSize);
     const ordinal = addressToOrdinal(cidr, ip);
     const attrs = { node: req.node, ...req.attrs };
@@ -417,7 +414,7 @@ export class Ipam {
     let blocks: Cidr[] | undefined;
     for (const r of requests) {
       const ip = parseIPv4(r.ip);
-      pools ??= await this.allPools();
+      pools ??= await this.settings.allPools();
       let cidr: Cidr | undefined;
       const pool = pools.find((p) => cidrContains(parseCidr(p.cidr), ip));
       if (pool) cidr = blockContaining(ip, pool.blockSize);
@@ -447,62 +444,6 @@ export class Ipam {
       for (const x of r.skipped) result.skipped.push({ ip: formatIPv4(ordinalToAddress(cidr, x.ordinal)), reason: x.reason });
     }
     return result;
-  }
-
-  // --- settings and pools -------------------------------------------------------------
-
-  private fresh(entry: { at: number } | undefined): boolean {
-    return entry !== undefined && this.clock.now() - entry.at < this.settingsTtlMs;
-  }
-
-  private async config(): Promise<IpamConfig> {
-    const watched = this.opts.watched?.config();
-    if (watched) return watched;
-    if (!this.fresh(this.configCache)) this.configCache = { at: this.clock.now(), value: await this.store.getConfig() };
-    return this.configCache!.value;
-  }
-
-  private async allPools(): Promise<IpPool[]> {
-    const watched = this.opts.watched?.pools();
-    // None watched yet may mean the default pool is being created: ask the datastore.
-    if (watched && watched.length > 0) return watched;
-    if (!this.fresh(this.poolCache)) {
-      const value = await this.opts.pools.list();
-      // An empty list is never reused: the default pool may be created any moment.
-      if (value.length === 0) return value;
-      this.poolCache = { at: this.clock.now(), value };
-    }
-    return this.poolCache!.value;
-  }
-
-  /** Enabled pools whose nodeSelector matches `node`, creating the default pool if there is none. */
-  private async poolsForNode(node: string): Promise<EligiblePool[]> {
-    let all = await this.allPools();
-    if (all.length === 0 && this.opts.pools.ensureDefault) {
-      all = await this.opts.pools.ensureDefault();
-      this.poolCache = undefined;
-    }
-    const out: EligiblePool[] = [];
-    for (const pool of all) {
-      if (pool.disabled || !(await this.nodeMatches(pool.nodeSelector, node))) continue;
-      out.push({ pool, cidr: parseCidr(pool.cidr) });
-    }
-    return out.sort((a, b) => a.cidr.base - b.cidr.base);
-  }
-
-  private async eligiblePools(node: string, requested: string | undefined): Promise<EligiblePool[]> {
-    const usable = await this.poolsForNode(node);
-    if (requested !== undefined) {
-      const match = usable.filter((p) => p.pool.name === requested || p.pool.cidr === requested);
-      if (match.length === 0) {
-        throw new IpamError('NO_POOL', `pool ${requested} does not exist, is disabled, or its nodeSelector excludes node ${node}; see tabby get ippools`);
-      }
-      return match;
-    }
-    if (usable.length === 0) {
-      throw new IpamError('NO_POOL', `no enabled IP pool matches node ${node}; create an IPPool (tabby apply -f) or fix the pools' nodeSelector/disabled`);
-    }
-    return usable;
   }
 }
 
