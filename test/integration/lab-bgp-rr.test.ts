@@ -23,21 +23,11 @@ import { mustReadState, type LabState } from '../../src/lab/state.js';
 import { torPaths, TOR_DEFAULT_ANNOUNCE } from '../../src/lab/tor.js';
 import type { BgpStatus } from '../../src/bgp/speaker/speaker.js';
 import { isRoot, needsRoot } from '../support/root.js';
-import { footprint, lab, leftovers, mustLab, routesIn, uniqueLabName, type LabFootprint } from '../support/lab.js';
+import { footprint, lab, leftovers, mustLab, routesIn, uniqueLabName, type LabFootprint, untilEverySecond as until } from '../support/lab.js';
 
 const name = uniqueLabName();
 const names = new LabNames(name);
 const TOR_AS = 65001;
-
-/** Bounded polling; the failure names what was awaited and the last observation. */
-async function until(what: string, f: () => Promise<boolean>, ms: number, detail: () => Promise<string> | string = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await f()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${await detail()}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 describe.skipIf(!isRoot)(needsRoot('tabby lab: BGP mesh, route reflector and ToR with real agents'), () => {
   let before: LabFootprint;

@@ -14,19 +14,10 @@ import { mustReadState, type LabState } from '../../src/lab/state.js';
 import { TOR_DEFAULT_ANNOUNCE } from '../../src/lab/tor.js';
 import { isRoot, needsRoot } from '../support/root.js';
 import { runTabby } from '../support/cli.js';
-import { lab, mustLab, routesIn, uniqueLabName } from '../support/lab.js';
+import { lab, mustLab, routesIn, uniqueLabName, untilEverySecond as until } from '../support/lab.js';
 
 const name = uniqueLabName();
 const names = new LabNames(name);
-
-async function until(what: string, f: () => Promise<boolean> | boolean, ms: number, detail: () => Promise<string> | string = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await f()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${await detail()}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 describe.skipIf(!isRoot)(needsRoot('tabby lab: learned BGP routes on the bpf dataplane'), () => {
   let state: LabState;

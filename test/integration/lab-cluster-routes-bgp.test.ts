@@ -19,21 +19,11 @@ import { blockContaining, formatCidr, parseIPv4 } from '../../src/ipam/cidr.js';
 import { LabNames } from '../../src/lab/names.js';
 import type { ProbeMatrix } from '../../src/lab/probe-matrix.js';
 import { mustReadState, type LabState } from '../../src/lab/state.js';
-import { footprint, lab, leftovers, mustLab, routesIn, uniqueLabName, type LabFootprint } from '../support/lab.js';
+import { footprint, lab, leftovers, mustLab, routesIn, uniqueLabName, type LabFootprint, untilEverySecond as until } from '../support/lab.js';
 import { isRoot, needsRoot } from '../support/root.js';
 
 const name = uniqueLabName();
 const names = new LabNames(name);
-
-/** Bounded polling; the failure names what was awaited and the last observation. */
-async function until(what: string, f: () => Promise<boolean> | boolean, ms: number, detail: () => Promise<string> | string = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await f()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${await detail()}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 describe.skipIf(!isRoot)(needsRoot('tabby lab --cluster-routes bgp: mesh off disconnects, a route reflector reconnects'), () => {
   let before: LabFootprint;

@@ -130,13 +130,27 @@ export function spawnIn(netns: string, argv: string[]): { child: ChildProcess; o
   return { child, output: () => out, exited };
 }
 
-/** Resolves once `f()` is true, polling every 100 ms; rejects with `what` after `ms`. */
-export async function until(what: string, f: () => boolean, ms = 30_000, detail: () => string = () => ''): Promise<void> {
+/**
+ * Resolves once `f()` is true, polling every `pollMs`; after `ms` rejects naming `what`
+ * and the last observation (`detail()`). Polls that run the CLI want a slower `pollMs`.
+ */
+export async function until(
+  what: string,
+  f: () => boolean | Promise<boolean>,
+  ms = 30_000,
+  detail: () => string | Promise<string> = () => '',
+  pollMs = 100,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`);
-    await new Promise((r) => setTimeout(r, 100));
+  while (!(await f())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${await detail()}`);
+    await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** `until` polling once a second: for conditions that run the CLI (node status, probes). */
+export function untilEverySecond(what: string, f: () => boolean | Promise<boolean>, ms: number, detail?: () => string | Promise<string>): Promise<void> {
+  return until(what, f, ms, detail, 1000);
 }
 
 export interface StreamResult {
