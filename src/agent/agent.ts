@@ -328,7 +328,11 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       wiring: withWorkloadMtu(platform.wiring, () => workloadMtuFor(calc.desiredState().pools.values())),
       dataplane: applyLoop,
       localEndpoints: {
-        usesInterface: (name) => (syncStatus === 'in-sync' ? [...calc.desiredState().endpoints.values()].some((e) => e.ifaceName === name) : undefined),
+        usesInterface: (name) => {
+          if (syncStatus !== 'in-sync') return undefined;
+          for (const e of calc.desiredState().endpoints.values()) if (e.ifaceName === name) return true;
+          return false;
+        },
       },
       readiness,
       busyInterfaces: new Set(),

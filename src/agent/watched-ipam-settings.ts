@@ -3,10 +3,9 @@
  * them, so that an allocation reads them from memory instead of the datastore. Until the
  * syncer is in sync it answers undefined and IPAM reads the datastore itself.
  *
- * Documents are kept as the syncer delivered them and read through IPAM's own parsers on
- * each call (a handful of small documents), so a malformed pool fails the allocation with
- * the error a datastore read would give. (A value that is not JSON at all reaches the
- * syncer's consumers as a deletion, for calc as for this view.)
+ * Documents go through IPAM's own parsers once, when they arrive; a malformed one is kept
+ * as its error, so the allocation fails as a datastore read would. (A value that is not
+ * JSON at all reaches the syncer's consumers as a deletion, for calc as for this view.)
  */
 import type { Keys } from '../datastore/keys.js';
 import type { SyncStatus, SyncerUpdate } from '../datastore/syncer.js';
@@ -16,8 +15,8 @@ import { DEFAULT_IPAM_CONFIG, parseIpamConfig, parsePool, type IpamConfig, type 
 export class WatchedIpamSettings implements Settings {
   readonly #configKey: string;
   readonly #poolPrefix: string;
-  #config: string | undefined;
-  readonly #pools = new Map<string, string>();
+  #config: Parsed<IpamConfig> | undefined;
+  readonly #pools = new Map<string, Parsed<IpPool>>();
   #inSync = false;
 
   constructor(keys: Keys) {
@@ -32,10 +31,10 @@ export class WatchedIpamSettings implements Settings {
 
   onUpdates(updates: readonly SyncerUpdate[]): void {
     for (const u of updates) {
-      if (u.key === this.#configKey) this.#config = u.value === null ? undefined : JSON.stringify(u.value);
+      if (u.key === this.#configKey) this.#config = u.value === null ? undefined : parsed(() => parseIpamConfig(u.key, JSON.stringify(u.value)));
       else if (u.key.startsWith(this.#poolPrefix)) {
         if (u.value === null) this.#pools.delete(u.key);
-        else this.#pools.set(u.key, JSON.stringify(u.value));
+        else this.#pools.set(u.key, parsed(() => parsePool(u.key, JSON.stringify(u.value))));
       }
     }
   }
@@ -47,11 +46,26 @@ export class WatchedIpamSettings implements Settings {
 
   config(): IpamConfig | undefined {
     if (!this.#inSync) return undefined;
-    return this.#config !== undefined ? parseIpamConfig(this.#configKey, this.#config) : { ...DEFAULT_IPAM_CONFIG };
+    return this.#config !== undefined ? valueOf(this.#config) : { ...DEFAULT_IPAM_CONFIG };
   }
 
   pools(): IpPool[] | undefined {
     if (!this.#inSync) return undefined;
-    return [...this.#pools].map(([k, v]) => parsePool(k, v));
+    return [...this.#pools.values()].map(valueOf);
   }
+}
+
+type Parsed<T> = { value: T } | { error: unknown };
+
+function parsed<T>(parse: () => T): Parsed<T> {
+  try {
+    return { value: parse() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function valueOf<T>(p: Parsed<T>): T {
+  if ('error' in p) throw p.error;
+  return p.value;
 }
