@@ -5,9 +5,9 @@
  * Test hooks: `addLink`/`removeLink`, `failOn(dst, op, errno)` until cleared, and `ops`,
  * the log of every mutating call.
  */
-import { MAIN_ROUTE_TABLE, type KernelRoute, type ListRoutesFilter, type RouteKernel } from './route-kernel.js';
+import { EEXIST, MAIN_ROUTE_TABLE, type KernelRoute, type ListRoutesFilter, type RouteKernel, type RouteWriteOp, type RouteWriteResult } from './route-kernel.js';
 
-export type RouteOp = 'replace' | 'delete';
+export type RouteOp = 'replace' | 'create' | 'delete';
 
 export class KernelOpError extends Error {
   constructor(
@@ -79,6 +79,32 @@ export class MemoryRouteKernel implements RouteKernel {
       throw new KernelOpError('replace', ENODEV, `replace route ${route.dst}: device ${route.ifName} does not exist (ENODEV)`);
     }
     this.routes.set(this.slot(route), this.withIndex(route));
+  }
+
+  /** Like the kernel with NLM_F_EXCL: EEXIST when any route holds the slot. */
+  async createRoute(route: KernelRoute): Promise<void> {
+    this.ops.push({ op: 'create', dst: route.dst });
+    this.fault('create', route);
+    if (this.routes.has(this.slot(route))) throw new KernelOpError('create', EEXIST, `create route ${route.dst}: the slot is taken (EEXIST)`);
+    if (route.ifName !== undefined && !this.links.has(route.ifName)) {
+      throw new KernelOpError('create', ENODEV, `create route ${route.dst}: device ${route.ifName} does not exist (ENODEV)`);
+    }
+    this.routes.set(this.slot(route), this.withIndex(route));
+  }
+
+  async writeRoutes(ops: readonly RouteWriteOp[]): Promise<RouteWriteResult[]> {
+    const out: RouteWriteResult[] = [];
+    for (const { op, route } of ops) {
+      try {
+        if (op === 'replace') await this.replaceRoute(route);
+        else if (op === 'create') await this.createRoute(route);
+        else await this.deleteRoute(route);
+        out.push(undefined);
+      } catch (err) {
+        out.push(err as Error);
+      }
+    }
+    return out;
   }
 
   async deleteRoute(route: KernelRoute): Promise<void> {

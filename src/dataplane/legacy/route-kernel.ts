@@ -13,6 +13,12 @@
  *    implementation; a missing device rejects with errno ENODEV.
  *  - `deleteRoute` is RTM_DELROUTE matching table, dst and protocol; deleting a route that
  *    is already gone resolves (ESRCH is success: the goal is absence).
+ *  - `writeRoutes` carries many writes in one go (the netlink implementation batches them
+ *    into few syscalls, off the event loop) and settles each on its own: it resolves with
+ *    one entry per op, in order, `undefined` for success or the Error that op met; one
+ *    failing op never stops the others. `create` is RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL:
+ *    it fails with EEXIST when any route (of any protocol) holds the slot, so a destination
+ *    not known to be ours is claimed without overwriting another owner's route.
  *  - Failures reject with an Error carrying `errno` (positive, e.g. 19 for ENODEV) where the
  *    kernel gave one, and a message naming the operation and the route.
  */
@@ -57,11 +63,24 @@ export interface ListRoutesFilter {
   table?: number;
 }
 
+/** One write of a batch (see the contract above). */
+export interface RouteWriteOp {
+  op: 'replace' | 'create' | 'delete';
+  route: KernelRoute;
+}
+
+/** Per op of a batch, in order: undefined when it succeeded, else its Error (with `errno`). */
+export type RouteWriteResult = Error | undefined;
+
 export interface RouteKernel {
   listRoutes(filter: ListRoutesFilter): Promise<KernelRoute[]>;
   replaceRoute(route: KernelRoute): Promise<void>;
   deleteRoute(route: KernelRoute): Promise<void>;
+  writeRoutes(ops: readonly RouteWriteOp[]): Promise<RouteWriteResult[]>;
 }
+
+/** EEXIST: what `create` meets when the slot is taken. */
+export const EEXIST = 17;
 
 /** Whether the kernel can do IPIP the legacy way (the `ipip` module, device `tunl0`). */
 export type IpipProbe = () => Promise<boolean>;

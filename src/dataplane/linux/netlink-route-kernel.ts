@@ -3,7 +3,7 @@
  * legacy route manager depends only on the interface; this is the real kernel it gets.
  */
 import { isErrno, Netlink, type ListedRoute, type RouteWrite } from '../../native/netlink.js';
-import { MAIN_ROUTE_TABLE, type KernelRoute, type ListRoutesFilter, type RouteKernel } from '../legacy/route-kernel.js';
+import { MAIN_ROUTE_TABLE, type KernelRoute, type ListRoutesFilter, type RouteKernel, type RouteWriteOp, type RouteWriteResult } from '../legacy/route-kernel.js';
 
 export interface NetlinkRouteKernelOptions {
   /** Program routes in this network namespace instead of the process's own. */
@@ -73,6 +73,22 @@ export class NetlinkRouteKernel implements RouteKernel {
       if (isErrno(err, 'ESRCH')) return;
       throw err;
     }
+  }
+
+  /** One call per op for now (a batched native path replaces this). */
+  async writeRoutes(ops: readonly RouteWriteOp[]): Promise<RouteWriteResult[]> {
+    const out: RouteWriteResult[] = [];
+    for (const { op, route } of ops) {
+      try {
+        if (op === 'delete') await this.deleteRoute(route);
+        else if (op === 'replace') await this.replaceRoute(route);
+        else throw new Error('create is not implemented yet');
+        out.push(undefined);
+      } catch (err) {
+        out.push(err as Error);
+      }
+    }
+    return out;
   }
 
   #ns(): { netns?: string } {
