@@ -14,17 +14,32 @@
  *
  * Nothing is emitted before the syncer is first in sync: a partial snapshot would make the
  * dataplane program (and later unprogram) a state that never existed. At the first in-sync
- * the whole state goes out, followed by InSync; after that, every batch of updates yields
- * only the difference. The desired state is recomputed whole per batch — simple and
- * obviously right; it costs O(state) per batch, which the syncer's batching keeps cheap
- * at the sizes we run (see docs/design/pipeline.md for when to go incremental).
+ * the whole state goes out, followed by InSync; after that, every change yields only the
+ * difference.
+ *
+ * Two parts, two costs. The datastore's part (hosts, pools, local endpoints and the routes
+ * they imply; computeDatastoreState) is recomputed whole per syncer batch: O(cluster), which
+ * the syncer's batching keeps cheap. Learned routes can be a full table (100k prefixes from
+ * a ToR, in a few hundred UPDATEs), so they are applied one destination at a time: each
+ * learned change re-decides only its own destination (preferredRoute over the datastore's
+ * route there). A datastore batch re-decides only the destinations whose datastore route
+ * changed, and everything when this node's own address changed (a learned next hop may now
+ * be this node). computeDesiredState is the whole-state definition this always agrees with
+ * (calc-graph-incremental.test.ts checks it on random histories).
  */
 import type { DataplaneMessage, RouteRemove, RouteUpdate } from '../dataplane/messages.js';
 import { Keys } from '../datastore/keys.js';
 import type { SyncStatus, SyncerUpdate } from '../datastore/syncer.js';
-import { computeDesiredState, emptyDesiredState, type ClusterRouteSource, type DesiredState } from './desired-state.js';
+import {
+  computeDatastoreState,
+  eligibleLearnedRoute,
+  emptyDesiredState,
+  preferredRoute,
+  type ClusterRouteSource,
+  type DesiredState,
+} from './desired-state.js';
 import { FactsStore } from './facts-store.js';
-import { diffDesiredState } from './state-diff.js';
+import { diffAllButRoutes, sameValue } from './state-diff.js';
 
 export interface MessageSink {
   push(msgs: Iterable<DataplaneMessage>): void;
@@ -46,7 +61,16 @@ export interface CalcGraphOptions {
 
 export class CalcGraph {
   private readonly facts: FactsStore;
+  /** What the sink holds (datastore part with learned routes laid over it). */
   private last: DesiredState = emptyDesiredState();
+  /** The datastore's part alone, as last computed. */
+  private fromDatastore: DesiredState = emptyDesiredState();
+  /** Learned routes that are used, as the dataplane gets them, by dst. */
+  private readonly learned = new Map<string, RouteUpdate>();
+  /** This node's address when `learned` was last decided (eligibility depends on it). */
+  private learnedFor: string | undefined;
+  /** Whether `learned` has been decided at all (it is first at in-sync). */
+  private learnedDecided = false;
   private inSync = false;
   private dirty = false;
   private readonly clusterRoutes: ClusterRouteSource;
@@ -60,17 +84,26 @@ export class CalcGraph {
 
   onUpdates(updates: readonly SyncerUpdate[]): void {
     for (const u of updates) if (this.facts.apply(u)) this.dirty = true;
-    if (this.inSync) this.recompute();
+    if (this.inSync) this.recomputeDatastore();
   }
 
   /**
    * Routes the BGP speaker learned (its onRoutes output). `bgp` routes (outside the pools)
    * are used below every route calc derives itself; cluster routes only with clusterRoutes
-   * `bgp`. They go out like any other change once in sync.
+   * `bgp`. Once in sync each one re-decides its own destination only.
    */
   onExternalRoutes(msgs: readonly (RouteUpdate | RouteRemove)[]): void {
-    if (this.facts.applyExternalRoutes(msgs)) this.dirty = true;
-    if (this.inSync) this.recompute();
+    if (!this.facts.applyExternalRoutes(msgs) || !this.inSync) return;
+    const out: DataplaneMessage[] = [];
+    const fromBgp = this.clusterRoutes === 'bgp';
+    for (const m of msgs) {
+      const have = this.facts.externalRoutes.get(m.dst);
+      const use = have ? eligibleLearnedRoute(have, this.learnedFor, fromBgp) : undefined;
+      if (use) this.learned.set(m.dst, use);
+      else this.learned.delete(m.dst);
+      this.decide(m.dst, out);
+    }
+    if (out.length > 0) this.opts.sink.push(out);
   }
 
   /**
@@ -81,7 +114,7 @@ export class CalcGraph {
     if (!this.bridge) return;
     this.bridge = false;
     this.dirty = true;
-    if (this.inSync) this.recompute();
+    if (this.inSync) this.recomputeDatastore();
   }
 
   /** Whether datastore cluster routes still bridge for BGP (clusterRoutes `bgp`, before convergence). */
@@ -93,7 +126,7 @@ export class CalcGraph {
     if (status !== 'in-sync' || this.inSync) return;
     this.inSync = true;
     this.dirty = true;
-    this.recompute();
+    this.recomputeDatastore();
     this.opts.sink.push([{ type: 'InSync' }]);
   }
 
@@ -102,12 +135,53 @@ export class CalcGraph {
     return this.last;
   }
 
-  private recompute(): void {
+  /** Recomputes the datastore's part and re-decides the destinations it changed. */
+  private recomputeDatastore(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const next = computeDesiredState(this.facts, this.opts.localNode, { clusterRoutes: this.clusterRoutes, bridge: this.bridge });
-    const msgs = diffDesiredState(this.last, next);
-    this.last = next;
-    if (msgs.length > 0) this.opts.sink.push(msgs);
+    const prev = this.fromDatastore;
+    const next = computeDatastoreState(this.facts, this.opts.localNode, { clusterRoutes: this.clusterRoutes, bridge: this.bridge });
+    const out = diffAllButRoutes(this.last, next);
+    this.last = { hosts: next.hosts, pools: next.pools, endpoints: next.endpoints, routes: this.last.routes };
+    this.fromDatastore = next;
+
+    const localIpv4 = this.facts.nodes.get(this.opts.localNode)?.ipv4;
+    const touched = new Set<string>();
+    if (!this.learnedDecided || localIpv4 !== this.learnedFor) {
+      // Which learned routes are usable depends on this node's address: decide them all.
+      this.learnedDecided = true;
+      this.learnedFor = localIpv4;
+      for (const dst of this.learned.keys()) touched.add(dst);
+      this.learned.clear();
+      const fromBgp = this.clusterRoutes === 'bgp';
+      for (const r of this.facts.externalRoutes.values()) {
+        const use = eligibleLearnedRoute(r, localIpv4, fromBgp);
+        if (use) {
+          this.learned.set(r.dst, use);
+          touched.add(r.dst);
+        }
+      }
+    }
+    for (const [dst, r] of next.routes) {
+      const old = prev.routes.get(dst);
+      if (!old || !sameValue(old, r)) touched.add(dst);
+    }
+    for (const dst of prev.routes.keys()) if (!next.routes.has(dst)) touched.add(dst);
+    for (const dst of touched) this.decide(dst, out);
+    if (out.length > 0) this.opts.sink.push(out);
+  }
+
+  /** Settles one destination: the winning route goes to the sink if it differs from what the sink has. */
+  private decide(dst: string, out: DataplaneMessage[]): void {
+    const want = preferredRoute(this.fromDatastore.routes.get(dst), this.learned.get(dst));
+    const have = this.last.routes.get(dst);
+    if (want) {
+      if (have && (have === want || sameValue(have, want))) return;
+      this.last.routes.set(dst, want);
+      out.push(want);
+    } else if (have) {
+      this.last.routes.delete(dst);
+      out.push({ type: 'RouteRemove', dst });
+    }
   }
 }

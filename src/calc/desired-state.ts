@@ -114,7 +114,52 @@ function addressesOf(ep: EndpointFacts): number[] {
   return ips;
 }
 
+/**
+ * The desired state, learned routes included: the datastore's part (computeDatastoreState)
+ * with every eligible learned route laid over it by priority (`preferredRoute`). CalcGraph
+ * keeps the two parts apart so a learned route costs O(1) to apply; this is the whole-state
+ * definition it must always agree with.
+ */
 export function computeDesiredState(facts: CalcFacts, localNode: string, opts: DesiredStateOptions = {}): DesiredState {
+  const state = computeDatastoreState(facts, localNode, opts);
+  const localIpv4 = facts.nodes.get(localNode)?.ipv4;
+  const fromBgp = opts.clusterRoutes === 'bgp';
+  for (const r of facts.externalRoutes?.values() ?? []) {
+    const learned = eligibleLearnedRoute(r, localIpv4, fromBgp);
+    if (learned) state.routes.set(learned.dst, preferredRoute(state.routes.get(learned.dst), learned)!);
+  }
+  return state;
+}
+
+/**
+ * A route the BGP speaker learned, as the dataplane should get it, or undefined when it is
+ * not used: `bgp` routes always, remote-block / remote-workload ones only when BGP is the
+ * source of cluster routes (`fromBgp`); never one without a next hop or whose next hop is
+ * this node itself (it cannot be programmed and would loop).
+ */
+export function eligibleLearnedRoute(r: RouteUpdate, localIpv4: string | undefined, fromBgp: boolean): RouteUpdate | undefined {
+  if (!r.nextHop || r.nextHop === localIpv4) return undefined;
+  const dstNode = r.dstNode !== undefined ? { dstNode: r.dstNode } : {};
+  if (r.routeType === 'bgp') return { type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...dstNode };
+  if (fromBgp && (r.routeType === 'remote-block' || r.routeType === 'remote-workload')) {
+    return { type: 'RouteUpdate', dst: r.dst, routeType: r.routeType, nextHop: r.nextHop, ...dstNode, encap: r.encap, ...(r.sameSubnet !== undefined ? { sameSubnet: r.sameSubnet } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * Which of the datastore's route and the learned one for the same destination wins: the
+ * higher priority; a learned route wins a tie (with the startup bridge, the learned
+ * remote-block route stays and the datastore's only fills gaps).
+ */
+export function preferredRoute(fromDatastore: RouteUpdate | undefined, learned: RouteUpdate | undefined): RouteUpdate | undefined {
+  if (!fromDatastore) return learned;
+  if (!learned) return fromDatastore;
+  return PRIORITY[learned.routeType] >= PRIORITY[fromDatastore.routeType] ? learned : fromDatastore;
+}
+
+/** Everything calc derives from the datastore alone: hosts, pools, local endpoints, and their routes. */
+export function computeDatastoreState(facts: CalcFacts, localNode: string, opts: DesiredStateOptions = {}): DesiredState {
   const fromBgp = opts.clusterRoutes === 'bgp';
   const fromDatastore = !fromBgp || opts.bridge === true;
   const state = emptyDesiredState();
@@ -154,18 +199,6 @@ export function computeDesiredState(facts: CalcFacts, localNode: string, opts: D
 
   for (const n of facts.nodes.values()) {
     if (n.ipv4) offer({ type: 'RouteUpdate', dst: `${n.ipv4}/32`, routeType: 'host', nextHop: n.ipv4, dstNode: n.name, encap: 'none' });
-  }
-
-  // Learned routes before the datastore's remote ones: on a tie (bridge) the learned one stays.
-  for (const r of facts.externalRoutes?.values() ?? []) {
-    // A next hop that is this node itself cannot be programmed (and would loop).
-    if (!r.nextHop || r.nextHop === local?.ipv4) continue;
-    const dstNode = r.dstNode !== undefined ? { dstNode: r.dstNode } : {};
-    if (r.routeType === 'bgp') {
-      offer({ type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...dstNode });
-    } else if (fromBgp && (r.routeType === 'remote-block' || r.routeType === 'remote-workload')) {
-      offer({ type: 'RouteUpdate', dst: r.dst, routeType: r.routeType, nextHop: r.nextHop, ...dstNode, encap: r.encap, ...(r.sameSubnet !== undefined ? { sameSubnet: r.sameSubnet } : {}) });
-    }
   }
 
   // Block affinities by prefix length, then by base address: finding the block of an

@@ -17,7 +17,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-function diffMap<K, V extends DataplaneMessage>(prev: Map<K, V>, next: Map<K, V>, remove: (key: K, old: V) => DataplaneMessage, out: DataplaneMessage[]): void {
+export function diffMap<K, V extends DataplaneMessage>(prev: Map<K, V>, next: Map<K, V>, remove: (key: K, old: V) => DataplaneMessage, out: DataplaneMessage[]): void {
   for (const [k, v] of next) {
     const old = prev.get(k);
     if (!old || !sameValue(old, v)) out.push(v);
@@ -26,10 +26,16 @@ function diffMap<K, V extends DataplaneMessage>(prev: Map<K, V>, next: Map<K, V>
 }
 
 export function diffDesiredState(prev: DesiredState, next: DesiredState): DataplaneMessage[] {
+  const out = diffAllButRoutes(prev, next);
+  diffMap(prev.routes, next.routes, (dst) => ({ type: 'RouteRemove', dst }), out);
+  return out;
+}
+
+/** The messages for hosts, pools and endpoints only (routes are diffed by the caller). */
+export function diffAllButRoutes(prev: DesiredState, next: DesiredState): DataplaneMessage[] {
   const out: DataplaneMessage[] = [];
   diffMap(prev.hosts, next.hosts, (hostname) => ({ type: 'HostMetadataRemove', hostname }), out);
   diffMap(prev.pools, next.pools, (id) => ({ type: 'IPPoolRemove', id }), out);
   diffMap(prev.endpoints, next.endpoints, (_k, old) => ({ type: 'WorkloadEndpointRemove', id: old.id }), out);
-  diffMap(prev.routes, next.routes, (dst) => ({ type: 'RouteRemove', dst }), out);
   return out;
 }
