@@ -65,11 +65,9 @@ export class CalcGraph {
   private last: DesiredState = emptyDesiredState();
   /** The datastore's part alone, as last computed. */
   private fromDatastore: DesiredState = emptyDesiredState();
-  /** Learned routes that are used, as the dataplane gets them, by dst. */
-  private readonly learned = new Map<string, RouteUpdate>();
-  /** This node's address when `learned` was last decided (eligibility depends on it). */
+  /** This node's address when learned routes were last decided (their eligibility depends on it). */
   private learnedFor: string | undefined;
-  /** Whether `learned` has been decided at all (it is first at in-sync). */
+  /** Whether learned routes have been decided at all (they are first at in-sync). */
   private learnedDecided = false;
   private inSync = false;
   private dirty = false;
@@ -95,14 +93,7 @@ export class CalcGraph {
   onExternalRoutes(msgs: readonly (RouteUpdate | RouteRemove)[]): void {
     if (!this.facts.applyExternalRoutes(msgs) || !this.inSync) return;
     const out: DataplaneMessage[] = [];
-    const fromBgp = this.clusterRoutes === 'bgp';
-    for (const m of msgs) {
-      const have = this.facts.externalRoutes.get(m.dst);
-      const use = have ? eligibleLearnedRoute(have, this.learnedFor, fromBgp) : undefined;
-      if (use) this.learned.set(m.dst, use);
-      else this.learned.delete(m.dst);
-      this.decide(m.dst, out);
-    }
+    for (const m of msgs) this.decide(m.dst, out);
     if (out.length > 0) this.opts.sink.push(out);
   }
 
@@ -151,16 +142,7 @@ export class CalcGraph {
       // Which learned routes are usable depends on this node's address: decide them all.
       this.learnedDecided = true;
       this.learnedFor = localIpv4;
-      for (const dst of this.learned.keys()) touched.add(dst);
-      this.learned.clear();
-      const fromBgp = this.clusterRoutes === 'bgp';
-      for (const r of this.facts.externalRoutes.values()) {
-        const use = eligibleLearnedRoute(r, localIpv4, fromBgp);
-        if (use) {
-          this.learned.set(r.dst, use);
-          touched.add(r.dst);
-        }
-      }
+      for (const dst of this.facts.externalRoutes.keys()) touched.add(dst);
     }
     for (const [dst, r] of next.routes) {
       const old = prev.routes.get(dst);
@@ -173,7 +155,9 @@ export class CalcGraph {
 
   /** Settles one destination: the winning route goes to the sink if it differs from what the sink has. */
   private decide(dst: string, out: DataplaneMessage[]): void {
-    const want = preferredRoute(this.fromDatastore.routes.get(dst), this.learned.get(dst));
+    const heard = this.facts.externalRoutes.get(dst);
+    const learned = heard ? eligibleLearnedRoute(heard, this.learnedFor, this.clusterRoutes === 'bgp') : undefined;
+    const want = preferredRoute(this.fromDatastore.routes.get(dst), learned);
     const have = this.last.routes.get(dst);
     if (want) {
       if (have && (have === want || sameValue(have, want))) return;

@@ -139,8 +139,14 @@ export function computeDesiredState(facts: CalcFacts, localNode: string, opts: D
  */
 export function eligibleLearnedRoute(r: RouteUpdate, localIpv4: string | undefined, fromBgp: boolean): RouteUpdate | undefined {
   if (!r.nextHop || r.nextHop === localIpv4) return undefined;
+  if (r.routeType === 'bgp') {
+    // The speaker's messages already have this shape: reuse them (a full table is 100k of them).
+    if (r.encap === 'none' && r.iface === undefined && r.sameSubnet === undefined) return r;
+    const m: RouteUpdate = { type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none' };
+    if (r.dstNode !== undefined) m.dstNode = r.dstNode;
+    return m;
+  }
   const dstNode = r.dstNode !== undefined ? { dstNode: r.dstNode } : {};
-  if (r.routeType === 'bgp') return { type: 'RouteUpdate', dst: r.dst, routeType: 'bgp', nextHop: r.nextHop, encap: 'none', ...dstNode };
   if (fromBgp && (r.routeType === 'remote-block' || r.routeType === 'remote-workload')) {
     return { type: 'RouteUpdate', dst: r.dst, routeType: r.routeType, nextHop: r.nextHop, ...dstNode, encap: r.encap, ...(r.sameSubnet !== undefined ? { sameSubnet: r.sameSubnet } : {}) };
   }
