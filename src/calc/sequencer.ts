@@ -39,9 +39,17 @@ const FLUSH_RANK: Record<Message['type'], number> = {
   HostMetadataRemove: 8,
 };
 
+type RouteMessage = Extract<Message, { type: 'RouteUpdate' | 'RouteRemove' }>;
+type OtherMessage = Exclude<Message, RouteMessage>;
+
 export class Sequencer {
-  /** Latest message per object key, in first-seen order (stable output). */
-  private readonly pending = new Map<string, Message>();
+  /** Latest message per object key, in first-seen order (stable output); routes apart. */
+  private readonly pending = new Map<string, OtherMessage>();
+  /**
+   * Routes by dst: a learned full table is 100k of them, so they skip the generic key (a
+   * string built per message) and the sort; their place in the order is fixed anyway.
+   */
+  private readonly routes = new Map<string, RouteMessage>();
   private inSyncPending = false;
 
   /**
@@ -51,25 +59,29 @@ export class Sequencer {
    */
   push(msgs: Iterable<DataplaneMessage>): void {
     for (const msg of msgs) {
-      if (msg.type === 'InSync') {
-        this.inSyncPending = true;
-        continue;
-      }
-      this.pending.set(messageKey(msg), msg);
+      if (msg.type === 'RouteUpdate' || msg.type === 'RouteRemove') this.routes.set(msg.dst, msg);
+      else if (msg.type === 'InSync') this.inSyncPending = true;
+      else this.pending.set(messageKey(msg), msg);
     }
   }
 
   get size(): number {
-    return this.pending.size + (this.inSyncPending ? 1 : 0);
+    return this.pending.size + this.routes.size + (this.inSyncPending ? 1 : 0);
   }
 
   /** Everything pending, in dependency order; empties the sequencer. */
   flush(): DataplaneMessage[] {
     const ranked = [...this.pending.values()].map((msg, i) => ({ msg, i, rank: FLUSH_RANK[msg.type] }));
     ranked.sort((a, b) => a.rank - b.rank || a.i - b.i);
-    const out: DataplaneMessage[] = ranked.map((r) => r.msg);
+    const out: DataplaneMessage[] = [];
+    let next = 0;
+    for (; next < ranked.length && ranked[next]!.rank < FLUSH_RANK.RouteUpdate; next++) out.push(ranked[next]!.msg);
+    for (const m of this.routes.values()) if (m.type === 'RouteUpdate') out.push(m);
+    for (const m of this.routes.values()) if (m.type === 'RouteRemove') out.push(m);
+    for (; next < ranked.length; next++) out.push(ranked[next]!.msg);
     if (this.inSyncPending) out.push({ type: 'InSync' });
     this.pending.clear();
+    this.routes.clear();
     this.inSyncPending = false;
     return out;
   }
