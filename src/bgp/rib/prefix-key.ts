@@ -17,7 +17,7 @@ export const prefixAfi = (p: Prefix): number => (p.prefix.includes(':') ? AFI_IP
 export type PrefixId = number | string;
 
 /** The dotted quad as a 32-bit unsigned number, or -1 when it is not one. */
-function ipv4Number(text: string): number {
+export function ipv4Number(text: string): number {
   let value = 0;
   let octet = -1;
   let dots = 0;

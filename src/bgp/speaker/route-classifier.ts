@@ -11,6 +11,7 @@
  * docs/design/bgp-speaker.md, "How this meets calc's routes").
  */
 import { cidrContains, cidrCovers, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
+import { ipv4Number } from '../rib/prefix-key.js';
 import type { EncapMode, RouteEncap, RouteRemove, RouteType, RouteUpdate } from '../../dataplane/messages.js';
 import type { RoutingContext } from './config.js';
 
@@ -41,8 +42,9 @@ export class RouteClassifier {
   }
 
   classify(dst: string, nextHop: string): BgpRouteUpdate {
-    // Hot path on a full feed: parse the prefix only when there are pools to test it against.
-    const prefix = this.#pools.length > 0 ? parseCidr(dst) : undefined;
+    // Hot path on a full feed: parse the prefix only when there are pools to test it against
+    // (a char loop, not parseCidr's checks: the text is our own prefix key).
+    const prefix = this.#pools.length > 0 ? ipv4PrefixOf(dst) : undefined;
     const pool = prefix ? this.#pools.find((p) => cidrCovers(p.cidr, prefix)) : undefined;
     const dstNode = this.ctx.nodesByAddress[nextHop];
     if (!pool || !prefix) {
@@ -73,6 +75,14 @@ export class RouteClassifier {
     }
     return cidrContains(this.#localSubnet, ip);
   }
+}
+
+/** `a.b.c.d/n` as a Cidr; undefined for anything else (IPv6 keys). */
+function ipv4PrefixOf(key: string): Cidr | undefined {
+  const slash = key.lastIndexOf('/');
+  const base = slash > 0 ? ipv4Number(key.slice(0, slash)) : -1;
+  const prefix = Number(key.slice(slash + 1));
+  return base < 0 || !(prefix >= 0 && prefix <= 32) ? undefined : { family: 4, base, prefix };
 }
 
 /** The same rule calc applies: IPIP before VXLAN; CrossSubnet encapsulates unless known to be on-link. */
