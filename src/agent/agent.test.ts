@@ -72,6 +72,10 @@ function slowRoutes(k: MemoryRouteKernel): RouteKernel {
       await k.replaceRoute(r);
     },
     deleteRoute: (r) => k.deleteRoute(r),
+    writeRoutes: async (ops) => {
+      await new Promise((res) => setTimeout(res, 200));
+      return k.writeRoutes(ops);
+    },
   };
 }
 

@@ -2,8 +2,8 @@
  * An in-memory RouteKernel for unit tests, modelled on Linux: a route is identified by
  * (table, dst) (tos and metric are always 0 here), replace overwrites whatever holds that
  * slot whatever its protocol, and a route through a device needs the device to exist.
- * Test hooks: `addLink`/`removeLink`, `failOn(dst, op, errno)` until cleared, and `ops`,
- * the log of every mutating call.
+ * Test hooks: `addLink`/`removeLink`, `failOn(dst, op, errno)` until cleared (a `replace`
+ * fault also fails `create`), and `ops`, the log of every mutating call.
  */
 import { EEXIST, MAIN_ROUTE_TABLE, type KernelRoute, type ListRoutesFilter, type RouteKernel, type RouteWriteOp, type RouteWriteResult } from './route-kernel.js';
 
@@ -81,10 +81,16 @@ export class MemoryRouteKernel implements RouteKernel {
     this.routes.set(this.slot(route), this.withIndex(route));
   }
 
-  /** Like the kernel with NLM_F_EXCL: EEXIST when any route holds the slot. */
+  /**
+   * Like the kernel with NLM_F_EXCL: EEXIST when any route holds the slot. A `replace` fault
+   * fails a create too: it stands for a route the kernel will not take (an unreachable next
+   * hop), whichever flags the RTM_NEWROUTE carries.
+   */
   async createRoute(route: KernelRoute): Promise<void> {
     this.ops.push({ op: 'create', dst: route.dst });
     this.fault('create', route);
+    const refused = this.faults.get(`replace ${route.dst}`);
+    if (refused !== undefined) throw new KernelOpError('create', refused, `create route ${route.dst}: injected failure (errno ${refused})`);
     if (this.routes.has(this.slot(route))) throw new KernelOpError('create', EEXIST, `create route ${route.dst}: the slot is taken (EEXIST)`);
     if (route.ifName !== undefined && !this.links.has(route.ifName)) {
       throw new KernelOpError('create', ENODEV, `create route ${route.dst}: device ${route.ifName} does not exist (ENODEV)`);

@@ -1,14 +1,33 @@
 /**
  * The legacy dataplane's kernel-route manager.
  *
- * `onUpdate` records desired routes from RouteUpdate/RouteRemove (no I/O). `apply` reads
- * the routing table, then:
- *  - programs every desired route that is missing or differs (replace);
- *  - once the driver is in sync, deletes routes carrying OUR protocol number that nothing
- *    wants any more (mark and sweep: a restarted agent adopts the routes a previous run
- *    left, rewrites only those that differ and removes only the unwanted);
- *  - never touches a route of another protocol: if one holds a destination we want and
+ * `onUpdate` records desired routes from RouteUpdate/RouteRemove and marks their
+ * destinations pending (no I/O). `apply` makes the kernel match, by one of two passes:
+ *
+ * Full pass (today's mark and sweep): dump the table, then
+ *  - program every desired route that is missing or differs (replace);
+ *  - once the driver is in sync, delete routes carrying OUR protocol number that nothing
+ *    wants any more (a restarted agent adopts the routes a previous run left, rewrites only
+ *    those that differ and removes only the unwanted);
+ *  - never touch a route of another protocol: if one holds a destination we want and
  *    forwards differently, that is reported as a conflict, not overwritten.
+ * It runs on the first apply, after `requestResync()`, on the first apply after InSync (the
+ * sweep), and whenever the incremental pass finds its picture of the kernel wrong.
+ *
+ * Incremental pass (every other apply): only the pending destinations and those that failed
+ * last time, with no dump. It decides from a view of the table (our routes and other
+ * owners' by destination) that the last full pass read and our own successful writes keep
+ * current, so 100,000 learned routes arriving in 200 batches cost O(batch) each, not
+ * O(table). Per destination it decides as the full pass does, with one difference: a
+ * destination not known to be ours is claimed with `create` (NLM_F_EXCL), which cannot
+ * overwrite. EEXIST on a destination the view thought empty means another owner's route
+ * appeared since the dump; the view is wrong, so the same apply falls back to a full pass,
+ * which sees that route and defers or reports a conflict. On a destination the view says
+ * another owner holds, `create` is how a retry finds out whether that route went away.
+ * What the incremental pass cannot see until the next resync (the agent asks for one
+ * periodically): our routes deleted or replaced behind our back, and another owner's route
+ * that went away from a destination we defer on or that now forwards like ours.
+ *
  * Before InSync nothing is deleted: a restarting agent has not yet been told about every
  * route, and deleting what it has not heard of would drop live traffic.
  *
@@ -21,14 +40,16 @@
  * `routeTypes` restricts the manager to some route types; the bpf dataplane runs one for
  * `bgp` routes only, since its programs pass destinations they do not know to the kernel.
  *
- * Every failure stays pending and is retried by the next apply; `apply` rejects with a
- * ManagerApplyError listing them after doing everything else it could. Each distinct
- * failure is logged once when it starts and once when it clears, not on every retry.
+ * All writes of a pass go to the kernel in one `writeRoutes` batch. Every failure stays
+ * pending and is retried by the next apply; `apply` rejects with a ManagerApplyError
+ * listing them after doing everything else it could. Each distinct failure is logged once
+ * when it starts and once when it clears, not on every retry.
  */
 import type { Logger } from '../../log/logger.js';
 import { ManagerApplyError, type ApplyFailure, type Manager } from '../driver.js';
 import type { DataplaneMessage, RouteType, RouteUpdate } from '../messages.js';
 import {
+  EEXIST,
   MAIN_ROUTE_TABLE,
   TABBY_ROUTE_PROTOCOL,
   describeKernelRoute,
@@ -36,6 +57,8 @@ import {
   type IpipProbe,
   type KernelRoute,
   type RouteKernel,
+  type RouteWriteOp,
+  type RouteWriteResult,
 } from './route-kernel.js';
 
 export interface RouteManagerOptions {
@@ -61,13 +84,50 @@ export interface RouteManagerOptions {
 /** What a desired route turns into: a kernel route, nothing (not the kernel's business), or a failure. */
 type Plan = { kind: 'route'; route: KernelRoute } | { kind: 'none' } | { kind: 'fail'; code: string; message: string };
 
+/** The table as the last full pass read it, kept current by this manager's own successful writes. */
+interface KernelView {
+  ours: Map<string, KernelRoute>;
+  foreign: Map<string, KernelRoute>;
+}
+
+/** One write of a pass. */
+interface Write {
+  dst: string;
+  op: RouteWriteOp;
+  /** For a `create`: the other owner's route the view says holds the slot (EEXIST then only confirms it). */
+  held?: KernelRoute;
+}
+
+/** What one pass decided and met; committed (logged, remembered) only if the pass stands. */
+interface Round {
+  /** Failures of destinations we want, in the order met. */
+  failures: ApplyFailure[];
+  /** Failures to delete routes nothing wants (reported after the rest, as the sweep comes last). */
+  deleteFailures: ApplyFailure[];
+  /** Destinations to retry on the next apply. */
+  failed: Set<string>;
+  ipipBlocked: string[];
+  /** Learned destinations left to another owner's route, with the line that says so. */
+  deferred: Map<string, string>;
+  writes: Write[];
+  ipip?: boolean;
+  /** A `create` met a route the view did not know of: the view is wrong, redo as a full pass. */
+  stale: boolean;
+}
+
 const MANAGER = 'routes';
 
 export class RouteManager implements Manager {
   readonly name: string;
   private readonly desired = new Map<string, RouteUpdate>();
   private inSync = false;
-  private dirty = true;
+  /** Destinations whose desired route changed since they were last reconciled. */
+  private pending = new Set<string>();
+  /** Destinations that failed in the last apply (retried by the next one). */
+  private retry = new Set<string>();
+  /** The next apply must dump the table (first apply, resync, InSync, a wrong view). */
+  private needFull = true;
+  private view: KernelView | undefined;
   private readonly protocol: number;
   private readonly table: number;
   private readonly ipipIfName: string;
@@ -94,22 +154,24 @@ export class RouteManager implements Manager {
         } else {
           this.desired.set(msg.dst, msg);
         }
-        break;
+        this.pending.add(msg.dst);
+        return;
       case 'RouteRemove':
-        this.desired.delete(msg.dst);
-        break;
+        if (this.desired.delete(msg.dst)) this.pending.add(msg.dst);
+        return;
       case 'InSync':
+        // The first apply after it sweeps, which takes a fresh dump.
         this.inSync = true;
-        break;
+        this.needFull = true;
+        return;
       default:
         return;
     }
-    this.dirty = true;
   }
 
   /** Forces the next apply to re-read the kernel even if nothing changed (periodic repair). */
   requestResync(): void {
-    this.dirty = true;
+    this.needFull = true;
   }
 
   /** Desired routes (for status output and tests). */
@@ -118,127 +180,220 @@ export class RouteManager implements Manager {
   }
 
   async apply(): Promise<void> {
-    if (!this.dirty && this.failing.size === 0) return;
-    this.dirty = false;
-    const failures: ApplyFailure[] = [];
-    let kernelRoutes: KernelRoute[];
+    if (!this.needFull && this.pending.size === 0 && this.retry.size === 0) return;
+    // Updates that arrive while this apply awaits the kernel are left for the next one.
+    const work = this.pending;
+    this.pending = new Set();
+    for (const dst of this.retry) work.add(dst);
+    let round: Round | undefined;
+    let full = false;
     try {
-      kernelRoutes = await this.opts.kernel.listRoutes({ table: this.table });
+      if (!this.needFull && this.view) round = await this.incremental(this.view, work);
+      if (!round) {
+        full = true;
+        round = await this.full();
+      }
     } catch (err) {
-      this.dirty = true;
+      for (const dst of work) this.pending.add(dst);
       throw err;
     }
-    const ours = new Map<string, KernelRoute>();
-    const foreign = new Map<string, KernelRoute>();
-    for (const r of kernelRoutes) (r.protocol === this.protocol ? ours : foreign).set(r.dst, r);
+    this.commit(round, full ? undefined : work);
+  }
 
-    const plans = await this.plan();
-    const keep = new Set<string>();
-    const ipipBlocked: string[] = [];
-    const deferred = new Set<string>();
-    for (const [dst, plan] of plans) {
-      if (plan.kind === 'none') continue;
-      // A destination we want but cannot program keeps whatever route of ours it has:
-      // an outdated route is likelier to deliver than none.
-      keep.add(dst);
-      if (plan.kind === 'fail') {
-        if (plan.code === 'IPIP_MODULE_MISSING') ipipBlocked.push(dst);
-        else failures.push({ manager: this.name, item: `route ${dst}`, code: plan.code, message: plan.message });
-        continue;
-      }
-      const want = plan.route;
-      const have = ours.get(dst);
-      if (have && sameForwarding(want, have)) continue;
-      const other = foreign.get(dst);
-      if (!have && other) {
-        if (sameForwarding(want, other)) continue;
-        if (this.desired.get(dst)?.routeType === 'bgp') {
-          deferred.add(dst);
-          if (!this.deferred.has(dst)) this.opts.logger?.info({ op: 'route', item: `route ${dst}` }, `learned route ${dst} via ${want.gateway} not programmed: the host's own route (${describeKernelRoute(other)}) holds that destination and takes precedence`);
-          continue;
-        }
-        failures.push({
-          manager: this.name,
-          item: `route ${dst}`,
-          code: 'ROUTE_CONFLICT',
-          message: `route ${dst} is held by protocol ${other.protocol} (${describeKernelRoute(other)}) and tabby leaves other owners' routes alone; delete it (ip route del ${dst} proto ${other.protocol}) if tabby should own it`,
-        });
-        continue;
-      }
-      try {
-        await this.opts.kernel.replaceRoute(want);
-      } catch (err) {
-        failures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(want)}: ${(err as Error).message}` });
-      }
+  private async full(): Promise<Round> {
+    this.needFull = false;
+    let listed: KernelRoute[];
+    try {
+      listed = await this.opts.kernel.listRoutes({ table: this.table });
+    } catch (err) {
+      this.needFull = true;
+      throw err;
     }
-    if (ipipBlocked.length > 0) {
+    const view: KernelView = { ours: new Map(), foreign: new Map() };
+    for (const r of listed) (r.protocol === this.protocol ? view.ours : view.foreign).set(r.dst, r);
+    this.view = view;
+
+    const round = newRound(await this.probeIpip(this.desired.values()));
+    const keep = new Set<string>();
+    // The dump is fresh, so an empty slot is claimed with replace (as before batching).
+    for (const dst of this.desired.keys()) if (this.reconcile(round, view, dst, 'replace')) keep.add(dst);
+    if (this.inSync) {
+      for (const [dst, r] of view.ours) if (!keep.has(dst)) round.writes.push({ dst, op: { op: 'delete', route: r } });
+    }
+    await this.write(round, view);
+    return round;
+  }
+
+  /** Undefined when the view turned out wrong (the caller then does a full pass). */
+  private async incremental(view: KernelView, work: ReadonlySet<string>): Promise<Round | undefined> {
+    const round = newRound(await this.probeIpip([...work].map((dst) => this.desired.get(dst))));
+    for (const dst of work) {
+      if (this.reconcile(round, view, dst, 'create')) continue;
+      const have = view.ours.get(dst);
+      if (have && this.inSync) round.writes.push({ dst, op: { op: 'delete', route: have } });
+    }
+    await this.write(round, view);
+    return round.stale ? undefined : round;
+  }
+
+  /**
+   * Decides one destination against the view: records a write, a failure or a deferral.
+   * Returns whether the destination is wanted (a wanted one keeps its route of ours even
+   * when it cannot be programmed: an outdated route is likelier to deliver than none).
+   */
+  private reconcile(round: Round, view: KernelView, dst: string, claim: 'replace' | 'create'): boolean {
+    const u = this.desired.get(dst);
+    if (!u) return false;
+    let plan = this.toKernel(u);
+    if (plan.kind === 'route' && u.encap === 'ipip' && !round.ipip) plan = { kind: 'fail', code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
+    if (plan.kind === 'none') return false;
+    if (plan.kind === 'fail') {
+      round.failed.add(dst);
+      if (plan.code === 'IPIP_MODULE_MISSING') round.ipipBlocked.push(dst);
+      else round.failures.push({ manager: this.name, item: `route ${dst}`, code: plan.code, message: plan.message });
+      return true;
+    }
+    const want = plan.route;
+    const have = view.ours.get(dst);
+    if (have) {
+      if (!sameForwarding(want, have)) round.writes.push({ dst, op: { op: 'replace', route: want } });
+      return true;
+    }
+    const other = view.foreign.get(dst);
+    if (other && sameForwarding(want, other)) return true;
+    if (other && claim === 'replace') {
+      this.blocked(round, dst, want, other);
+      return true;
+    }
+    const write: Write = { dst, op: { op: claim, route: want } };
+    if (other) write.held = other;
+    round.writes.push(write);
+    return true;
+  }
+
+  /** Another owner's route holds a destination we want: learned routes defer, cluster routes conflict. */
+  private blocked(round: Round, dst: string, want: KernelRoute, other: KernelRoute): void {
+    if (this.desired.get(dst)?.routeType === 'bgp') {
+      round.deferred.set(dst, `learned route ${dst} via ${want.gateway} not programmed: the host's own route (${describeKernelRoute(other)}) holds that destination and takes precedence`);
+      return;
+    }
+    round.failed.add(dst);
+    round.failures.push({
+      manager: this.name,
+      item: `route ${dst}`,
+      code: 'ROUTE_CONFLICT',
+      message: `route ${dst} is held by protocol ${other.protocol} (${describeKernelRoute(other)}) and tabby leaves other owners' routes alone; delete it (ip route del ${dst} proto ${other.protocol}) if tabby should own it`,
+    });
+  }
+
+  /** Sends the round's writes as one batch and folds each outcome into the view and the round. */
+  private async write(round: Round, view: KernelView): Promise<void> {
+    const { writes } = round;
+    if (writes.length === 0) return;
+    let results: RouteWriteResult[];
+    try {
+      results = await this.opts.kernel.writeRoutes(writes.map((w) => w.op));
+      if (results.length !== writes.length) throw new Error(`route batch settled ${results.length} of ${writes.length} writes`);
+    } catch (err) {
+      // The batch as a whole failed: every write in it did, and is retried.
+      results = writes.map(() => err as Error);
+    }
+    writes.forEach((w, i) => {
+      const err = results[i];
+      const { op, route } = w.op;
+      if (!err) {
+        if (op === 'delete') view.ours.delete(w.dst);
+        else {
+          view.ours.set(w.dst, route);
+          view.foreign.delete(w.dst);
+        }
+        return;
+      }
+      if (op === 'create' && (err as { errno?: number }).errno === EEXIST) {
+        if (w.held) this.blocked(round, w.dst, route, w.held);
+        else round.stale = true;
+        return;
+      }
+      round.failed.add(w.dst);
+      if (op === 'delete') {
+        round.deleteFailures.push({ manager: this.name, item: `route ${w.dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(route)}: ${err.message}` });
+      } else {
+        round.failures.push({ manager: this.name, item: `route ${w.dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(route)}: ${err.message}` });
+      }
+    });
+  }
+
+  /** Asks the kernel about IPIP only if one of `routes` is an IPIP route to program (undefined otherwise). */
+  private async probeIpip(routes: Iterable<RouteUpdate | undefined>): Promise<boolean | undefined> {
+    for (const u of routes) {
+      if (u?.encap === 'ipip' && this.toKernel(u).kind === 'route') return this.opts.hasIpipModule().catch(() => false);
+    }
+    return undefined;
+  }
+
+  /**
+   * Makes a finished pass the manager's state: deferrals (logged once each), the retry set
+   * and the failure report. `touched` is what an incremental pass looked at (undefined for
+   * a full pass, which looked at everything).
+   */
+  private commit(round: Round, touched: ReadonlySet<string> | undefined): void {
+    const failures = round.failures;
+    if (round.ipipBlocked.length > 0) {
       // One line for all of them: the cause and the fix are the same.
       failures.push({
         manager: this.name,
         item: 'ipip',
         code: 'IPIP_MODULE_MISSING',
-        message: `${ipipBlocked.length} route(s) need IPIP (first ${ipipBlocked[0]}) but this kernel has no ipip module (no ${this.ipipIfName}); load it with "modprobe ipip", or run the agent with --dataplane bpf, which encapsulates in BPF and needs no module`,
+        message: `${round.ipipBlocked.length} route(s) need IPIP (first ${round.ipipBlocked[0]}) but this kernel has no ipip module (no ${this.ipipIfName}); load it with "modprobe ipip", or run the agent with --dataplane bpf, which encapsulates in BPF and needs no module`,
       });
     }
+    failures.push(...round.deleteFailures);
 
-    if (this.inSync) {
-      for (const [dst, r] of ours) {
-        if (keep.has(dst)) continue;
-        try {
-          await this.opts.kernel.deleteRoute(r);
-        } catch (err) {
-          failures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(r)}: ${(err as Error).message}` });
-        }
+    for (const [dst, line] of round.deferred) if (!this.deferred.has(dst)) this.opts.logger?.info({ op: 'route', item: `route ${dst}` }, line);
+    if (!touched) this.deferred = new Set(round.deferred.keys());
+    else {
+      for (const dst of touched) {
+        if (round.deferred.has(dst)) this.deferred.add(dst);
+        else this.deferred.delete(dst);
       }
     }
 
-    this.deferred = deferred;
+    this.retry = round.failed;
     this.report(failures);
     if (failures.length > 0) throw new ManagerApplyError(this.name, failures);
   }
 
-  private async plan(): Promise<Map<string, Plan>> {
-    const plans = new Map<string, Plan>();
-    let ipip: boolean | undefined;
-    for (const u of this.desired.values()) {
-      let plan = this.toKernel(u);
-      if (plan.kind === 'route' && u.encap === 'ipip') {
-        ipip ??= await this.opts.hasIpipModule().catch(() => false);
-        if (!ipip) plan = { kind: 'fail', code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
-      }
-      plans.set(u.dst, plan);
-    }
-    return plans;
-  }
-
   private toKernel(u: RouteUpdate): Plan {
-    const base = { dst: u.dst, protocol: this.protocol, table: this.table };
+    // Literals, not `{ ...base, ... }`: that spread cost ~9 µs a route on Node 20, which a
+    // full pass over 100,000 routes paid on every resync.
+    const { dst } = u;
+    const { protocol, table } = this;
     switch (u.routeType) {
       case 'host':
         // A node's own address is reached by the underlay's routes, not ours.
         return { kind: 'none' };
       case 'local-block':
-        return { kind: 'route', route: { ...base, type: 'blackhole' } };
+        return { kind: 'route', route: { dst, protocol, table, type: 'blackhole' } };
       case 'local-workload':
-        if (!u.iface) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `local workload route ${u.dst} names no interface` };
-        return { kind: 'route', route: { ...base, type: 'unicast', ifName: u.iface, scope: 'link' } };
+        if (!u.iface) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `local workload route ${dst} names no interface` };
+        return { kind: 'route', route: { dst, protocol, table, type: 'unicast', ifName: u.iface, scope: 'link' } };
       case 'bgp':
-        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `learned route ${u.dst} has no next hop` };
+        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `learned route ${dst} has no next hop` };
         // Never encapsulated; the kernel finds the device for the next hop (it may not be the uplink).
-        return { kind: 'route', route: { ...base, type: 'unicast', gateway: u.nextHop, scope: 'universe' } };
+        return { kind: 'route', route: { dst, protocol, table, type: 'unicast', gateway: u.nextHop, scope: 'universe' } };
       case 'remote-block':
-      case 'remote-workload':
-        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `route ${u.dst} to node ${u.dstNode ?? '?'} has no next hop (the node has no IPv4 address)` };
+      case 'remote-workload': {
+        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `route ${dst} to node ${u.dstNode ?? '?'} has no next hop (the node has no IPv4 address)` };
         if (u.encap === 'vxlan') {
-          return { kind: 'fail', code: 'VXLAN_UNSUPPORTED', message: `route ${u.dst} needs VXLAN, which the legacy dataplane does not program yet; use --dataplane bpf or an IPIP/unencapsulated pool` };
+          return { kind: 'fail', code: 'VXLAN_UNSUPPORTED', message: `route ${dst} needs VXLAN, which the legacy dataplane does not program yet; use --dataplane bpf or an IPIP/unencapsulated pool` };
         }
         if (u.encap === 'ipip') {
-          return { kind: 'route', route: { ...base, type: 'unicast', gateway: u.nextHop, ifName: this.ipipIfName, onlink: true, scope: 'universe' } };
+          return { kind: 'route', route: { dst, protocol, table, type: 'unicast', gateway: u.nextHop, ifName: this.ipipIfName, onlink: true, scope: 'universe' } };
         }
-        return {
-          kind: 'route',
-          route: { ...base, type: 'unicast', gateway: u.nextHop, scope: 'universe', ...(this.opts.uplinkIfName ? { ifName: this.opts.uplinkIfName } : {}) },
-        };
+        const route: KernelRoute = { dst, protocol, table, type: 'unicast', gateway: u.nextHop, scope: 'universe' };
+        if (this.opts.uplinkIfName) route.ifName = this.opts.uplinkIfName;
+        return { kind: 'route', route };
+      }
     }
   }
 
@@ -253,4 +408,8 @@ export class RouteManager implements Manager {
     for (const [k, f] of this.failing) if (!now.has(k)) log?.info({ op: 'route', code: f.code, item: f.item }, `resolved: ${f.item}`);
     this.failing = now;
   }
+}
+
+function newRound(ipip: boolean | undefined): Round {
+  return { failures: [], deleteFailures: [], failed: new Set(), ipipBlocked: [], deferred: new Map(), writes: [], ...(ipip !== undefined ? { ipip } : {}), stale: false };
 }
