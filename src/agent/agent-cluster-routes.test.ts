@@ -22,7 +22,7 @@ import { MemoryBackend } from '../datastore/memory.js';
 import { describeRoute, routeKey, routeValue } from '../dataplane/bpf/codecs/routes.js';
 import { MemoryBpfKernel } from '../dataplane/bpf/memory-kernel.js';
 import { MemoryRouteKernel } from '../dataplane/legacy/memory-route-kernel.js';
-import { TABBY_ROUTE_PROTOCOL } from '../dataplane/legacy/route-kernel.js';
+import { TABBY_LEARNED_ROUTE_PROTOCOL, TABBY_ROUTE_PROTOCOL } from '../dataplane/legacy/route-kernel.js';
 import { createLogger } from '../log/logger.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { resolveAgentSettings } from './config.js';
@@ -106,9 +106,9 @@ async function start(clusterRoutes: 'datastore' | 'bgp' | undefined, opts: { bpf
 }
 
 /** The gateway of our route to `dst`, or undefined when there is none. */
-const via = (dst: string): string | undefined => {
+const via = (dst: string, protocol = TABBY_ROUTE_PROTOCOL): string | undefined => {
   const r = kernel.get(dst);
-  return r && r.protocol === TABBY_ROUTE_PROTOCOL ? (r.gateway ?? r.type) : undefined;
+  return r && r.protocol === protocol ? (r.gateway ?? r.type) : undefined;
 };
 
 /** Waits (bounded) for the kernel to reach a state; the assertion is on the state, not the time. */
@@ -148,7 +148,7 @@ describe('--cluster-routes datastore (default)', () => {
     s.establish();
     s.announce(['10.65.1.0/26', '10.65.2.0/26', '198.51.100.0/24'], '10.0.0.9');
     // The learned route outside the pools is programmed; the cluster ones are not.
-    await until('the bgp route', () => via('198.51.100.0/24') === '10.0.0.9');
+    await until('the bgp route', () => via('198.51.100.0/24', TABBY_LEARNED_ROUTE_PROTOCOL) === '10.0.0.9');
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
     expect(via('10.65.2.0/26')).toBeUndefined();
   });

@@ -10,14 +10,18 @@
  *      (LegacyDataplane, or BpfDataplane plus its conntrack GC timer and metrics, plus kernel
  *      routes for what BGP learned); the BGP speaker sits on the same syncer, next to calc,
  *      and hands its learned routes to calc (src/agent/bgp.ts); calc stays the one writer
- *      of every route, whichever source `--cluster-routes` names (with `bgp`, BgpConvergence
- *      tells calc when to stop bridging with the datastore's routes);
+ *      of every route, whichever source `--cluster-routes` names. BgpConvergence (whenever
+ *      the speaker runs) says when BGP has brought what it will after the start: calc then
+ *      stops bridging with the datastore's routes (`--cluster-routes bgp`), and the
+ *      dataplane's learned-routes manager (kernel protocol 85) may sweep what the previous
+ *      run learned and this one did not; before that a restart keeps a ToR's routes in the
+ *      kernel while the sessions come back;
  *   4. once in sync and applied: remove `cali*` interfaces no local WorkloadEndpoint owns
  *      (what a previous run or crashed ADD left), then serve the CNI socket.
  *
  * `stop()` stops serving, stops the BGP sessions and disconnects, and deliberately leaves routes, interfaces, bpf
  * programs and pinned maps as they are: pods keep their connectivity across an agent
- * restart, and the next agent adopts what it finds (the route manager by protocol, the
+ * restart, and the next agent adopts what it finds (the route managers by protocol, the
  * bpf managers by mark and sweep of the pinned maps and tc replace of the programs, the
  * sweep above for interfaces).
  *
@@ -38,8 +42,7 @@ import { Syncer, defaultSyncerPrefixes, type SyncStatus, type SyncerClock } from
 import { BpfDataplane } from '../dataplane/bpf/bpf-dataplane.js';
 import type { BpfKernel } from '../dataplane/bpf/kernel.js';
 import type { ProbeResult } from '../dataplane/bpf/probe.js';
-import type { Dataplane } from '../dataplane/driver.js';
-import { withLearnedKernelRoutes } from '../dataplane/legacy/learned-routes.js';
+import { withLearnedKernelRoutes, type LearnedRoutesDataplane } from '../dataplane/legacy/learned-routes.js';
 import { LegacyDataplane } from '../dataplane/legacy/legacy-dataplane.js';
 import type { IpipProbe, RouteKernel } from '../dataplane/legacy/route-kernel.js';
 import type { WorkloadWiring } from '../dataplane/linux/workload-wiring.js';
@@ -101,7 +104,7 @@ export interface AgentDeps {
   resyncIntervalMs?: number;
   /** The BGP speaker's sockets and clocks (unit tests: `{ listen: false }` or a fake session factory). */
   bgpTransport?: AgentBgpTransport;
-  /** `--cluster-routes bgp`: how long BGP gets to converge after start (defaults in BgpConvergence). */
+  /** How long BGP gets to converge after start (defaults in BgpConvergence): ends the cluster-routes bridge and holds the learned routes' sweep. */
   bgpConvergence?: Pick<BgpConvergenceOptions, 'settleMs' | 'maxWaitMs' | 'pollMs'>;
   /** Conntrack GC period in bpf mode (default 10 s). */
   conntrackGcIntervalMs?: number;
@@ -224,7 +227,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const sequencer = new Sequencer();
     const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys, clusterRoutes });
     log.info({ op: 'cluster-routes', source: clusterRoutes }, clusterRoutes === 'bgp' ? 'routes to other nodes\' blocks come from BGP (the datastore\'s bridge until BGP has converged)' : 'routes to other nodes\' blocks come from the datastore (block affinities)');
-    let dataplane: Dataplane;
+    let dataplane: LearnedRoutesDataplane;
     if (decision.mode === 'bpf') {
       bpfDataplane = new BpfDataplane({ pinDir: settings.pinDir, uplinkIfName: uplink, nodeIPv4: nodeIp.split('/')[0]!, kernel: bpf!.kernel(), logger: part('bpf') });
       // The programs pass destinations they do not know to the kernel: routes BGP learned
@@ -263,17 +266,22 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       ...(deps.bgpTransport ? { transport: deps.bgpTransport } : {}),
     });
     const agentBgp = bgp;
-    if (clusterRoutes === 'bgp') {
+    const learnedRoutes = dataplane;
+    if (settings.bgp !== 'disabled') {
       convergence = new BgpConvergence({
         status: () => agentBgp.status(),
         clock: deps.loopClock ?? realLoopClock,
         onConverged: () => {
-          calc.onBgpConverged();
+          calc.onBgpConverged(); // a no-op unless --cluster-routes bgp
+          learnedRoutes.onBgpConverged();
           applyLoop.kick();
         },
         logger: log,
         ...deps.bgpConvergence,
       });
+    } else {
+      // No speaker, nothing will be learned: what a previous run learned goes at InSync.
+      learnedRoutes.onBgpConverged();
     }
     const ipamSettings = new WatchedIpamSettings(keys);
     syncer = new Syncer({

@@ -1,14 +1,16 @@
 /**
  * When has BGP brought the routes it is going to bring after the agent starts?
  *
- * With `--cluster-routes bgp`, calc bridges with the datastore's cluster routes until then,
- * so a restarting agent does not sweep the routes its predecessor programmed only to add
- * them back once the sessions are up (the role BIRD's kernel-protocol graceful restart
- * plays in Calico). The speaker does not report End-of-RIB, so convergence is judged from
- * its status: the configuration has arrived and every configured peer has been Established
- * for `settleMs` (a peer sends its whole table right after the OPEN exchange). A peer that
- * never comes up (a node that is down) must not hold the bridge forever: after `maxWaitMs`
- * it opens anyway, naming who was missing. The decision is made once.
+ * Until then a restarting agent must not sweep the routes its predecessor programmed from
+ * BGP only to add them back once the sessions are up (the role BIRD's kernel-protocol
+ * graceful restart plays in Calico). Two things wait for it: the dataplane's learned-routes
+ * manager holds its sweep of protocol-85 routes (a ToR's default, external networks), and
+ * with `--cluster-routes bgp` calc bridges with the datastore's cluster routes. The speaker
+ * does not report End-of-RIB, so convergence is judged from its status: the configuration
+ * has arrived and every configured peer has been Established for `settleMs` (a peer sends
+ * its whole table right after the OPEN exchange). A peer that never comes up (a node that
+ * is down) must not hold things forever: after `maxWaitMs` it gives up waiting, naming who
+ * was missing. The decision is made once.
  *
  * Polled on the injected clock: the speaker has no peer-state event for the agent, and a
  * status() read is cheap.
@@ -90,7 +92,7 @@ export class BgpConvergence {
 
   private finish(why: string): void {
     this.done = true;
-    this.o.logger?.info({ op: 'bgp-converged', why }, `cluster routes now come from BGP only: ${why}`);
+    this.o.logger?.info({ op: 'bgp-converged', why }, `BGP converged: ${why}; what it did not bring back may now be removed`);
     this.o.onConverged(why);
   }
 }

@@ -132,7 +132,7 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab: BGP mesh, route reflector and ToR
     // The ToR's network: learned by node3 over eBGP, reflected to the clients with its next
     // hop kept, programmed as a kernel route via the ToR on every node (routeType bgp).
     for (const node of state.nodes) {
-      await until(`${node.name} to route ${TOR_DEFAULT_ANNOUNCE} via the ToR`, async () => routesIn(node.netns).some((l) => l.startsWith(`${TOR_DEFAULT_ANNOUNCE} via ${torAddress} dev eth0 proto 84`)), 30_000, () => routesIn(node.netns).join('\n'));
+      await until(`${node.name} to route ${TOR_DEFAULT_ANNOUNCE} via the ToR`, async () => routesIn(node.netns).some((l) => l.startsWith(`${TOR_DEFAULT_ANNOUNCE} via ${torAddress} dev eth0 proto 85`)), 30_000, () => routesIn(node.netns).join('\n'));
     }
     await probeAll();
   });

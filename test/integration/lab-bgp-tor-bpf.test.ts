@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab: learned BGP routes on the bpf dat
     }, 60_000, torRoutes);
 
     for (const node of state.nodes) {
-      const want = `${TOR_DEFAULT_ANNOUNCE} via ${tor} dev eth0 proto 84`;
+      const want = `${TOR_DEFAULT_ANNOUNCE} via ${tor} dev eth0 proto 85`;
       await until(`${node.name}: ${want}`, () => routesIn(node.netns).some((l) => l.startsWith(want)), 30_000, () => routesIn(node.netns).join('\n'));
       // The routes map (pinned, read from here) has the cluster's blocks but not the learned
       // route: the programs leave it to the kernel.

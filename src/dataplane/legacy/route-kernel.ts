@@ -31,8 +31,17 @@
  */
 export const TABBY_ROUTE_PROTOCOL = 84;
 
-/** The line for `/etc/iproute2/rt_protos.d/tabby.conf`, so `ip route` prints `proto tabby`. */
-export const TABBY_RT_PROTOS_LINE = `${TABBY_ROUTE_PROTOCOL}\ttabby`;
+/**
+ * The protocol of the kernel routes for what the BGP speaker learned from peers (type `bgp`:
+ * a ToR's default, external networks), in both dataplane modes. They are kept apart from
+ * the cluster's routes (84) so each has its own RouteManager, and the learned one can hold
+ * its sweep after a restart until the BGP sessions are back (a protocol is what a manager
+ * adopts and sweeps). 85 is free in the same lists as 84.
+ */
+export const TABBY_LEARNED_ROUTE_PROTOCOL = 85;
+
+/** The lines for `/etc/iproute2/rt_protos.d/tabby.conf`, so `ip route` prints `proto tabby` / `proto tabby-bgp`. */
+export const TABBY_RT_PROTOS_LINE = `${TABBY_ROUTE_PROTOCOL}\ttabby\n${TABBY_LEARNED_ROUTE_PROTOCOL}\ttabby-bgp`;
 
 export const MAIN_ROUTE_TABLE = 254;
 
