@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tcList", Napi::Function::New(env, TcList, "tcList"));
   exports.Set("netlinkRequest", Napi::Function::New(env, NetlinkRequest, "netlinkRequest"));
   exports.Set("netlinkRequestAsync", Napi::Function::New(env, NetlinkRequestAsync, "netlinkRequestAsync"));
+  exports.Set("netlinkBatchAsync", Napi::Function::New(env, NetlinkBatchAsync, "netlinkBatchAsync"));
   exports.Set("procSysOpen", Napi::Function::New(env, ProcSysOpen, "procSysOpen"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
   exports.Set("btfStruct", Napi::Function::New(env, BtfStructFromFile, "btfStruct"));

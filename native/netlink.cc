@@ -7,9 +7,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "errors.h"
@@ -166,6 +169,222 @@ class NetlinkWorker : public Napi::AsyncWorker {
   bool failed_ = false;
 };
 
+// ----- batches: many writes, one socket -----
+
+// A chunk is what one sendto carries. The kernel handles a chunk's messages one after the
+// other inside that sendto and queues one ACK per message before it returns, so the
+// receive buffer must hold a whole chunk's ACKs: an ACK that does not fit is dropped
+// (the socket then reports ENOBUFS once) and its message's outcome is unknown.
+constexpr size_t kChunkBytes = 64 * 1024;
+// Receive-buffer bytes one ACK costs. The kernel charges an skb's truesize, ~830 bytes for
+// an ACK or an error with a short extended-ACK text (measured on 6.18); 2 KiB leaves room
+// for longer texts.
+constexpr size_t kAckBudget = 2048;
+// What we ask for; SO_RCVBUFFORCE (CAP_NET_ADMIN) passes rmem_max, SO_RCVBUF is capped by it.
+constexpr int kBatchRcvbuf = 8 * 1024 * 1024;
+// Datagrams per recvmmsg: one ACK each.
+constexpr unsigned kRecvSlots = 256;
+
+struct Batch {
+  std::vector<uint8_t> bytes;
+  std::vector<size_t> offsets;  // start of each message; offsets.size() is the message count
+  std::vector<uint32_t> seqs;
+  size_t largest = 0;
+};
+
+bool IsDump(const struct nlmsghdr& h) {
+  // rtnetlink's own test: a GET (the third of each NEW/DEL/GET/SET quartet) asking for a dump.
+  return h.nlmsg_type >= RTM_BASE && ((h.nlmsg_type - RTM_BASE) & 3) == 2 && (h.nlmsg_flags & NLM_F_DUMP) != 0;
+}
+
+// Checks the batch (on the JS thread) and copies it, recording where each message starts.
+Batch ReadBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "netlinkBatch";
+  if (info.Length() < 1 || !info[0].IsBuffer()) Fail(env, op, EINVAL, "argument 'requests' must be a Buffer");
+  Napi::Buffer<uint8_t> reqBuf = info[0].As<Napi::Buffer<uint8_t>>();
+  Batch b;
+  b.bytes.assign(reqBuf.Data(), reqBuf.Data() + reqBuf.Length());
+  const size_t size = b.bytes.size();
+  if (size == 0) Fail(env, op, EINVAL, "the batch is empty: send at least one message");
+  std::unordered_map<uint32_t, size_t> seen;
+  size_t off = 0;
+  while (off < size) {
+    const size_t i = b.offsets.size();
+    const std::string where = "message #" + std::to_string(i) + " (at byte " + std::to_string(off) + ")";
+    if (size - off < sizeof(struct nlmsghdr)) {
+      Fail(env, op, EINVAL, where + ": only " + std::to_string(size - off) + " bytes left, shorter than a netlink header");
+    }
+    struct nlmsghdr h;
+    memcpy(&h, b.bytes.data() + off, sizeof(h));
+    if (h.nlmsg_len < sizeof(struct nlmsghdr) || h.nlmsg_len > size - off) {
+      Fail(env, op, EINVAL, where + ": nlmsg_len " + std::to_string(h.nlmsg_len) + " does not fit (" +
+                                std::to_string(size - off) + " bytes left, a header is 16)");
+    }
+    if (h.nlmsg_type < NLMSG_MIN_TYPE) {
+      Fail(env, op, EINVAL, where + ": type " + std::to_string(h.nlmsg_type) + " is a netlink control message, not a request");
+    }
+    if ((h.nlmsg_flags & NLM_F_REQUEST) == 0 || (h.nlmsg_flags & NLM_F_ACK) == 0) {
+      Fail(env, op, EINVAL, where + ": needs NLM_F_REQUEST and NLM_F_ACK (the ACK is how its outcome is known)");
+    }
+    if (IsDump(h)) Fail(env, op, EINVAL, where + ": is a dump; a batch carries writes (send dumps with netlinkRequest)");
+    auto [it, fresh] = seen.emplace(h.nlmsg_seq, i);
+    if (!fresh) {
+      Fail(env, op, EINVAL, where + ": repeats sequence number " + std::to_string(h.nlmsg_seq) + " of message #" +
+                                std::to_string(it->second) + "; replies are matched by it");
+    }
+    b.offsets.push_back(off);
+    b.seqs.push_back(h.nlmsg_seq);
+    b.largest = std::max<size_t>(b.largest, h.nlmsg_len);
+    // The kernel steps to the next message by the aligned length; the last may end unpadded.
+    off += std::min<size_t>(NLMSG_ALIGN(h.nlmsg_len), size - off);
+  }
+  return b;
+}
+
+// Grows the receive buffer so that a chunk's ACKs fit; returns the size the kernel granted.
+size_t GrowReceiveBuffer(int sock) {
+  int want = kBatchRcvbuf;
+  if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0) {
+    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));  // unprivileged: up to rmem_max
+  }
+  int got = 0;
+  socklen_t len = sizeof(got);
+  if (getsockopt(sock, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0 || got <= 0) return 0;
+  return static_cast<size_t>(got);
+}
+
+// Sends the batch chunk by chunk on one socket and collects the NLMSG_ERROR reply (ACK or
+// error) of every message, in arrival order. A message whose reply was lost has none; the
+// caller reports it. No JS in here: it runs on a libuv worker thread. Throws NativeFailure.
+std::vector<uint8_t> ExchangeBatch(const Batch& b, const std::string& netns) {
+  std::vector<uint8_t> out;
+  NetnsGuard ns(netns);
+  Fd sock{OpenSocket(ns)};
+  size_t perChunk = std::max<size_t>(1, GrowReceiveBuffer(sock.fd) / kAckBudget);
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof(kernel));
+  kernel.nl_family = AF_NETLINK;
+
+  // A reply is at most the request echoed back (kernels without NETLINK_CAP_ACK) plus the
+  // extended-ACK attributes.
+  const size_t slotSize = std::max<size_t>(8192, NLMSG_ALIGN(b.largest) + 4096);
+  std::vector<uint8_t> slots(slotSize * kRecvSlots);
+  std::vector<struct iovec> iov(kRecvSlots);
+  std::vector<struct mmsghdr> msgs(kRecvSlots);
+
+  const size_t n = b.offsets.size();
+  const size_t size = b.bytes.size();
+  out.reserve(n * 40);
+  std::unordered_set<uint32_t> pending;
+  size_t first = 0;
+  while (first < n) {
+    // The chunk: messages [first, last), at most kChunkBytes (at least one) and perChunk.
+    auto endOf = [&](size_t i) { return i + 1 < n ? b.offsets[i + 1] : size; };
+    const size_t begin = b.offsets[first];
+    size_t last = first + 1;
+    while (last < n && last - first < perChunk && endOf(last) - begin <= kChunkBytes) ++last;
+    const size_t end = endOf(last - 1);
+    pending.clear();
+    for (size_t i = first; i < last; ++i) pending.insert(b.seqs[i]);
+
+    ssize_t sent;
+    do {
+      sent = sendto(sock.fd, b.bytes.data() + begin, end - begin, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof(kernel));
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      throw NativeFailure{"sendto", errno,
+                          "cannot send netlink messages #" + std::to_string(first) + "-" + std::to_string(last - 1) + " (" +
+                              std::to_string(end - begin) + " bytes) of a batch" + ns.Where(),
+                          first > 0 ? "the " + std::to_string(first) + " messages before them reached the kernel: list to see what changed" : ""};
+    }
+
+    // Every ACK of the chunk is queued by now (see kChunkBytes), so once one was dropped the
+    // rest is drained without waiting; otherwise wait (bounded by SO_RCVTIMEO) for the rest.
+    bool overflowed = false;
+    while (!pending.empty()) {
+      for (unsigned k = 0; k < kRecvSlots; ++k) {
+        iov[k] = {slots.data() + k * slotSize, slotSize};
+        memset(&msgs[k], 0, sizeof(msgs[k]));
+        msgs[k].msg_hdr.msg_iov = &iov[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+      }
+      int got = recvmmsg(sock.fd, msgs.data(), kRecvSlots, overflowed ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOBUFS && !overflowed) {
+          // Some ACKs were dropped: read what is queued, and make later chunks smaller.
+          overflowed = true;
+          perChunk = std::max<size_t>(1, perChunk / 2);
+          continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the rest is lost: the caller says so per message
+        throw NativeFailure{"recv", errno, "netlink replies of a batch lost" + ns.Where(), ""};
+      }
+      for (int k = 0; k < got; ++k) {
+        const uint8_t* data = slots.data() + static_cast<size_t>(k) * slotSize;
+        const size_t len = msgs[k].msg_len;
+        if (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) {
+          throw NativeFailure{"recv", EMSGSIZE, "a netlink reply of a batch was larger than " + std::to_string(slotSize) + " bytes" + ns.Where(), ""};
+        }
+        size_t off = 0;
+        while (off + sizeof(struct nlmsghdr) <= len) {
+          struct nlmsghdr nh;
+          memcpy(&nh, data + off, sizeof(nh));
+          if (nh.nlmsg_len < sizeof(struct nlmsghdr) || off + nh.nlmsg_len > len) {
+            throw NativeFailure{"netlinkBatch", EBADMSG, "the kernel sent a malformed netlink message" + ns.Where(), ""};
+          }
+          if (nh.nlmsg_type == NLMSG_ERROR && pending.erase(nh.nlmsg_seq) == 1) {
+            out.insert(out.end(), data + off, data + off + nh.nlmsg_len);
+            out.resize(NLMSG_ALIGN(out.size()), 0);  // back to back, each at an aligned offset
+          }
+          off += NLMSG_ALIGN(nh.nlmsg_len);
+        }
+      }
+    }
+    first = last;
+  }
+  return out;
+}
+
+// netlinkBatchAsync: the batch on a libuv worker thread, settled on the JS thread.
+class NetlinkBatchWorker : public Napi::AsyncWorker {
+ public:
+  NetlinkBatchWorker(Napi::Env env, Batch batch, std::string netns)
+      : Napi::AsyncWorker(env, "tabby:netlinkBatch"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        batch_(std::move(batch)),
+        netns_(std::move(netns)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      out_ = ExchangeBatch(batch_, netns_);
+    } catch (const NativeFailure& f) {
+      failure_ = f;
+      failed_ = true;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(MakeError(env, failure_.op, failure_.err, failure_.what, failure_.hint));
+    } else {
+      deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Batch batch_;
+  std::string netns_;
+  std::vector<uint8_t> out_;
+  NativeFailure failure_{"", 0, "", ""};
+  bool failed_ = false;
+};
+
 }  // namespace
 
 Napi::Value NetlinkRequest(const Napi::CallbackInfo& info) {
@@ -187,6 +406,15 @@ Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info) {
   std::vector<uint8_t> req = ReadRequest(info, &seq);
   std::string netns = OptString(OptionsArg(info, 1), "netns");
   auto* worker = new NetlinkWorker(info.Env(), std::move(req), seq, std::move(netns));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();  // libuv owns it now; it deletes itself after OnOK
+  return promise;
+}
+
+Napi::Value NetlinkBatchAsync(const Napi::CallbackInfo& info) {
+  Batch batch = ReadBatch(info);
+  std::string netns = OptString(OptionsArg(info, 1), "netns");
+  auto* worker = new NetlinkBatchWorker(info.Env(), std::move(batch), std::move(netns));
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // libuv owns it now; it deletes itself after OnOK
   return promise;

@@ -1,4 +1,5 @@
-// rtnetlink transport: one request, its replies, optionally inside another network namespace.
+// rtnetlink transport: one request and its replies, or a batch of writes and their ACKs,
+// optionally inside another network namespace.
 //
 // The messages themselves are built and parsed in TypeScript (src/native/netlink-codec.ts):
 // the codec is pure, so it is unit tested and fuzzed without root, and adding an attribute
@@ -21,6 +22,16 @@ Napi::Value NetlinkRequest(const Napi::CallbackInfo& info);
 // worker thread, for requests the kernel is slow to answer (deleting a veth waits for RCU
 // grace periods, ~15 ms) that must not stall the event loop.
 Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info);
+
+// netlinkBatchAsync(requests: Buffer, { netns? }) -> Promise<Buffer>: many writes on ONE socket,
+// off the JS thread. `requests` is complete messages back to back, each with NLM_F_REQUEST,
+// NLM_F_ACK and its own sequence number, none a dump (checked on the JS thread: EINVAL naming
+// the message). They go out several per sendto, in chunks whose ACKs fit the receive buffer,
+// and the result is the NLMSG_ERROR reply (ACK or error, with extended-ACK text) of each,
+// back to back in arrival order; the caller matches them by sequence number. A message
+// without a reply had its reply dropped (receive buffer overflow, which the chunking avoids):
+// its outcome is unknown. Only socket and namespace failures reject.
+Napi::Value NetlinkBatchAsync(const Napi::CallbackInfo& info);
 
 // procSysOpen(path, { netns?, write? }) -> fd. Opens a /proc/sys file from this thread while it
 // is inside `netns`: /proc/sys/net shows the namespace of the thread that opens it, and the

@@ -195,6 +195,15 @@ export interface RawBinding {
   netlinkRequest(request: Buffer, opts?: RawNetnsOptions): Buffer;
   /** The same exchange on a libuv worker thread: for slow kernel work (veth deletion) off the event loop. */
   netlinkRequestAsync(request: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
+  /**
+   * Many writes on one socket, on a libuv worker thread (native/netlink.cc): `requests` is
+   * complete messages back to back, each with NLM_F_REQUEST, NLM_F_ACK and a distinct
+   * sequence number, none a dump (else EINVAL naming the message, before anything is sent).
+   * Resolves with the NLMSG_ERROR reply (ACK or error) of each message, back to back in
+   * arrival order, to be matched by sequence number; a message with no reply had it dropped
+   * (its outcome is unknown). Only socket and namespace failures reject.
+   */
+  netlinkBatchAsync(requests: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
   /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */
   procSysOpen(path: string, opts?: RawNetnsOptions & { write?: boolean }): number;
   /** mount(2) of a bpf filesystem at `dir` (native/mount.cc); `mode` defaults to 0o700. */

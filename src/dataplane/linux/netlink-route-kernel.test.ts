@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { forbiddenBinding } from '../../native/fake-binding.js';
 import { NLMSG, NLM_F, RTM } from '../../native/netlink-constants.js';
-import { encodeMessage, s32Bytes, readU16, readU32, type Attr } from '../../native/netlink-codec.js';
-import { encodeRouteReplace } from '../../native/netlink-route-codec.js';
+import { decodeMessages, encodeMessage, s32Bytes, readU16, readU32, type Attr } from '../../native/netlink-codec.js';
+import { decodeRoute, encodeRouteReplace } from '../../native/netlink-route-codec.js';
 import { Netlink } from '../../native/netlink.js';
 import { NetlinkRouteKernel, fromKernelRoute, toKernelRoute } from './netlink-route-kernel.js';
 
@@ -62,6 +62,43 @@ describe('NetlinkRouteKernel (against canned kernel replies)', () => {
     errno = 1;
     await expect(kernel.deleteRoute({ dst: '10.0.0.0/26', type: 'blackhole', protocol: 84 })).rejects.toMatchObject({ errno: 1, code: 'EPERM', op: 'RTM_DELROUTE' });
     await expect(kernel.replaceRoute({ dst: '10.0.0.0/26', type: 'blackhole', protocol: 84 })).rejects.toMatchObject({ errno: 1, op: 'RTM_NEWROUTE' });
+  });
+
+  it('writeRoutes sends the whole batch in one native call and settles each op', async () => {
+    const sent: { type: number; flags: number; dst: string | undefined; gateway: string | undefined; protocol: number | undefined }[] = [];
+    let batches = 0;
+    const nl = new Netlink(
+      forbiddenBinding({
+        netlinkBatchAsync: async (requests: Buffer) => {
+          batches += 1;
+          const replies: Buffer[] = [];
+          for (const m of decodeMessages(requests)) {
+            const r = decodeRoute({ ...m, type: RTM.NEWROUTE });
+            sent.push({ type: m.type, flags: m.flags & ~(NLM_F.REQUEST | NLM_F.ACK), dst: r?.dst, gateway: r?.gateway, protocol: r?.protocol });
+            // The created slot is taken; the delete finds nothing (ESRCH): both as the kernel says.
+            const errno = r?.dst === '10.0.1.0/26' ? 17 : r?.dst === '10.0.2.0/26' ? 3 : 0;
+            replies.push(errorReply(m.seq, errno));
+          }
+          return Buffer.concat(replies);
+        },
+      }),
+    );
+    const kernel = new NetlinkRouteKernel({ netlink: nl });
+    const results = await kernel.writeRoutes([
+      { op: 'replace', route: { dst: '10.0.0.0/26', type: 'unicast', gateway: '192.0.2.9', protocol: 84 } },
+      { op: 'create', route: { dst: '10.0.1.0/26', type: 'blackhole', protocol: 84 } },
+      { op: 'delete', route: { dst: '10.0.2.0/26', type: 'unicast', gateway: '192.0.2.1', protocol: 84 } },
+    ]);
+    expect(batches).toBe(1);
+    expect(results[0]).toBeUndefined();
+    expect(results[1]).toMatchObject({ errno: 17, code: 'EEXIST', op: 'RTM_NEWROUTE' });
+    expect(results[2]).toBeUndefined();
+    expect(sent).toEqual([
+      { type: RTM.NEWROUTE, flags: NLM_F.CREATE | NLM_F.REPLACE, dst: '10.0.0.0/26', gateway: '192.0.2.9', protocol: 84 },
+      { type: RTM.NEWROUTE, flags: NLM_F.CREATE | NLM_F.EXCL, dst: '10.0.1.0/26', gateway: undefined, protocol: 84 },
+      // A delete matches table, dst and protocol only, as deleteRoute does.
+      { type: RTM.DELROUTE, flags: 0, dst: '10.0.2.0/26', gateway: undefined, protocol: 84 },
+    ]);
   });
 
   it('maps KernelRoute to netlink and back', () => {

@@ -75,20 +75,19 @@ export class NetlinkRouteKernel implements RouteKernel {
     }
   }
 
-  /** One call per op for now (a batched native path replaces this). */
+  /**
+   * The whole batch through one native call (NetlinkRoutes.writeBatch: one socket, several
+   * messages per syscall, on a worker thread). Deletes match table, dst and protocol, as
+   * deleteRoute does; each op settles on its own.
+   */
   async writeRoutes(ops: readonly RouteWriteOp[]): Promise<RouteWriteResult[]> {
-    const out: RouteWriteResult[] = [];
-    for (const { op, route } of ops) {
-      try {
-        if (op === 'delete') await this.deleteRoute(route);
-        else if (op === 'replace') await this.replaceRoute(route);
-        else throw new Error('create is not implemented yet');
-        out.push(undefined);
-      } catch (err) {
-        out.push(err as Error);
-      }
-    }
-    return out;
+    return this.#netlink.routes.writeBatch(
+      ops.map(({ op, route }) => ({
+        op,
+        route: op === 'delete' ? { dst: route.dst, protocol: route.protocol, table: route.table ?? MAIN_ROUTE_TABLE } : fromKernelRoute(route),
+      })),
+      this.#ns(),
+    );
   }
 
   #ns(): { netns?: string } {

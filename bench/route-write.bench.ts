@@ -1,0 +1,205 @@
+/**
+ * Kernel route writes: N IPv4 routes (protocol 84, via a connected gateway) written into an
+ * empty main table and then deleted, three ways, each round in a fresh network namespace:
+ *
+ *   - `ip -batch` (iproute2, the baseline): one `route replace`/`route del` per line on one
+ *     persistent socket, one message and one ACK per route, as BIRD's kernel protocol does;
+ *   - tabby per route: NetlinkRoutes.replace/delete, one synchronous addon call per route
+ *     (each enters the namespace, opens a socket, sends, reads the ACK, closes);
+ *   - tabby batch: NetlinkRoutes.writeBatch, every route in one call (one socket, messages
+ *     sent ~64 KiB per sendto from a libuv worker, ACKs read with recvmmsg).
+ *
+ *   node --import tsx bench/route-write.bench.ts [--routes 100000] [--rounds 3]
+ *
+ * Times are wall clock from the call to the last ACK (for `ip`: process start to exit, which
+ * includes ~2 ms of start-up). Every round checks that the table then holds exactly N
+ * routes of protocol 84 (and none after the delete). "Loop stall" is the longest the event
+ * loop could not run during the write (the longest gap between ticks of a 1 ms interval):
+ * the per-route path is synchronous, the batch only blocks while it validates and encodes.
+ * Rounds alternate the order of the contenders; the table gives each one's best round and
+ * its ratio to `ip -batch`'s best round of the same run. Writes bench/results/route-write.{json,md}.
+ * Namespaces are named tby<pid>n… (test/support/netns.ts) and removed in `finally` and on
+ * SIGINT/SIGTERM. This reports, it never asserts (beyond the route counts).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { Netlink, type RouteWrite } from '../src/native/netlink.js';
+import type { RouteBatchOp } from '../src/native/netlink-routes.js';
+import { mustRun, NetnsLab, type Netns } from '../test/support/netns.js';
+import { Progress } from './support/progress.js';
+import { environment, fmt, markdownTable, writeResults } from './support/results.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive integer`);
+  return v;
+}
+
+const N = arg('routes', 100_000);
+const ROUNDS = arg('rounds', 3);
+const GATEWAY = '10.255.0.2';
+const PROTO = 84;
+
+type Contender = 'ip -batch' | 'tabby per route' | 'tabby batch';
+const CONTENDERS: Contender[] = ['ip -batch', 'tabby per route', 'tabby batch'];
+
+interface Sample {
+  contender: Contender;
+  round: number;
+  writeS: number;
+  deleteS: number;
+  /** Longest event-loop stall during the write, ms (NaN for ip). */
+  writeStallMs: number;
+}
+
+/** 20.0.0.0/24, 20.0.1.0/24, ...: N distinct /24s outside anything the namespace has. */
+function dst(i: number): string {
+  return `${20 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+}
+
+function routeCount(ns: Netns): number {
+  // Counted by `wc` (the listing of 100,000 routes is more than spawnSync buffers).
+  return Number(mustRun(['sh', '-c', `ip -n ${ns.name} -4 -o route show proto ${PROTO} | wc -l`], { timeoutMs: 120_000 }).trim());
+}
+
+/**
+ * Runs fn while measuring the longest event-loop stall (ms): a 1 ms interval notes the
+ * longest gap between its ticks (a synchronous fn is one gap as long as itself).
+ */
+async function withStall<T>(fn: () => Promise<T> | T): Promise<{ value: T; stallMs: number; seconds: number }> {
+  let last = performance.now();
+  let stallMs = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    stallMs = Math.max(stallMs, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    // Let the ticker fire once more, so a stall that ends with fn is counted.
+    await new Promise((r) => setTimeout(r, 5));
+    return { value, stallMs, seconds };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+async function oneRound(lab: NetnsLab, contender: Contender, round: number, files: { add: string; del: string }, nl: Netlink): Promise<Sample> {
+  const ns = lab.netns();
+  const peer = lab.netns();
+  lab.veth({ netns: ns, address: '10.255.0.1/24' }, { netns: peer, address: '10.255.0.2/24' });
+  const opts = { netns: ns.path };
+  const routes: RouteWrite[] = Array.from({ length: N }, (_, i) => ({ dst: dst(i), gateway: GATEWAY, protocol: PROTO }));
+  let write: { stallMs: number; seconds: number };
+  let deleteS: number;
+  const progress = new Progress(`${contender} round ${round}`, 2);
+  if (contender === 'ip -batch') {
+    write = await withStall(() => mustRun(['ip', '-n', ns.name, '-batch', files.add], { timeoutMs: 600_000 }));
+    write.stallMs = NaN; // a child process: our loop is not what it blocks
+  } else if (contender === 'tabby per route') {
+    write = await withStall(() => {
+      for (const r of routes) nl.routes.replace(r, opts);
+    });
+  } else {
+    write = await withStall(async () => {
+      const results = await nl.routes.writeBatch(routes.map((route) => ({ op: 'replace', route })), opts);
+      const failed = results.filter((e) => e !== undefined);
+      if (failed.length > 0) throw new Error(`${failed.length} batch writes failed, first: ${failed[0]?.message}`);
+    });
+  }
+  progress.update(1);
+  const written = routeCount(ns);
+  if (written !== N) throw new Error(`${contender}: the table holds ${written} routes of protocol ${PROTO} after writing ${N}`);
+
+  const t0 = performance.now();
+  if (contender === 'ip -batch') mustRun(['ip', '-n', ns.name, '-batch', files.del], { timeoutMs: 600_000 });
+  else if (contender === 'tabby per route') for (const r of routes) nl.routes.delete({ dst: r.dst, protocol: PROTO }, opts);
+  else {
+    const ops: RouteBatchOp[] = routes.map((r) => ({ op: 'delete', route: { dst: r.dst, protocol: PROTO } }));
+    const failed = (await nl.routes.writeBatch(ops, opts)).filter((e) => e !== undefined);
+    if (failed.length > 0) throw new Error(`${failed.length} batch deletes failed, first: ${failed[0]?.message}`);
+  }
+  deleteS = (performance.now() - t0) / 1000;
+  const left = routeCount(ns);
+  if (left !== 0) throw new Error(`${contender}: ${left} routes of protocol ${PROTO} left after deleting`);
+  progress.done(`write ${write.seconds.toFixed(3)} s, delete ${deleteS.toFixed(3)} s`);
+  lab.cleanup();
+  return { contender, round, writeS: write.seconds, deleteS, writeStallMs: write.stallMs };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tabby-route-write-'));
+  const files = { add: join(dir, 'add.batch'), del: join(dir, 'del.batch') };
+  const lines = (verb: string, tail: string) => Array.from({ length: N }, (_, i) => `route ${verb} ${dst(i)}${tail}\n`).join('');
+  writeFileSync(files.add, lines('replace', ` via ${GATEWAY} proto ${PROTO}`));
+  writeFileSync(files.del, lines('del', ` proto ${PROTO}`));
+  const lab = new NetnsLab();
+  const stop = () => {
+    try {
+      lab.cleanup();
+    } finally {
+      process.exit(130);
+    }
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const samples: Sample[] = [];
+  const nl = new Netlink();
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? CONTENDERS : [...CONTENDERS].reverse();
+      for (const c of order) samples.push(await oneRound(lab, c, round, files, nl));
+    }
+  } finally {
+    lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const best = (c: Contender, key: 'writeS' | 'deleteS') => Math.min(...samples.filter((s) => s.contender === c).map((s) => s[key]));
+  const baseWrite = best('ip -batch', 'writeS');
+  const baseDelete = best('ip -batch', 'deleteS');
+  const summary = CONTENDERS.map((c) => {
+    const w = best(c, 'writeS');
+    const d = best(c, 'deleteS');
+    const stalls = samples.filter((s) => s.contender === c).map((s) => s.writeStallMs);
+    return {
+      contender: c,
+      writeS: w,
+      routesPerS: N / w,
+      writeRatioToIp: w / baseWrite,
+      deleteS: d,
+      deleteRatioToIp: d / baseDelete,
+      worstWriteStallMs: stalls.some(Number.isNaN) ? null : Math.max(...stalls),
+    };
+  });
+  const env = environment();
+  const rows = summary.map((s) => [
+    s.contender,
+    fmt(s.writeS),
+    Math.round(s.routesPerS),
+    fmt(s.writeRatioToIp),
+    fmt(s.deleteS),
+    fmt(s.deleteRatioToIp),
+    s.worstWriteStallMs === null ? 'n/a (child process)' : fmt(s.worstWriteStallMs),
+  ]);
+  const md =
+    `# Route writes: ${N} IPv4 routes into an empty table, then deleted\n\n` +
+    `Best of ${ROUNDS} rounds per contender, contenders alternating, each round in a fresh network namespace ` +
+    `(routes via a connected gateway, protocol ${PROTO}). Ratio = time / \`ip -batch\`'s time in the same run (< 1 is faster). ` +
+    `Loop stall: the longest the Node event loop was blocked during the write, worst round.\n\n` +
+    markdownTable(['contender', 'write s', 'routes/s', 'ratio to ip -batch', 'delete s', 'delete ratio', 'loop stall ms'], rows) +
+    `\n\`ip -batch\`: one message and one ACK per route on one socket. tabby per route: one addon call per route ` +
+    `(namespace switch, socket, send, ACK, close). tabby batch: NetlinkRoutes.writeBatch, one call for all routes ` +
+    `(one socket on a libuv worker, ~64 KiB of messages per sendto, ACKs read with recvmmsg).\n\n` +
+    `Environment: ${env.cpuModel}, ${env.cpus} CPUs, Node ${env.node}, ${env.date}\n`;
+  const out = await writeResults('route-write', { benchmark: 'route-write', environment: env, routes: N, rounds: ROUNDS, summary, samples }, md);
+  process.stdout.write(md);
+  process.stderr.write(`wrote ${out.jsonPath} and ${out.mdPath}\n`);
+}
+
+await main();
