@@ -36,28 +36,20 @@
  * touched (no kernel protocol in any BIRD, gobgpd runs without zebra, our speaker has no
  * dataplane here). Target: no slower than BIRD. This reports, it never asserts.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createLogger } from '../src/log/logger.js';
 import { BgpSpeaker } from '../src/bgp/speaker/speaker.js';
 import { BgpSession } from '../src/bgp/session/session.js';
 import type { PeerConfig, SpeakerConfig } from '../src/bgp/speaker/config.js';
-import { packUpdates } from '../src/bgp/session/update-packer.js';
-import { MessageReader, MessageType, encodeMessage, endOfRib, type PathAttributes, type Prefix } from '../src/bgp/wire/index.js';
+import { birdMemory, birdRouteCount, dotted, encodeReplay, freePort, prefixAddress, processCpuSeconds, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp } from './support/bgp-feeders.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
-
-const execFileP = promisify(execFile);
-const BIRD = '/usr/sbin/bird';
-const BIRDC = '/usr/sbin/birdc';
-const GOBGPD = '/usr/bin/gobgpd';
-const GOBGP = '/usr/bin/gobgp';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,66 +75,6 @@ const NEXT_HOP = '192.0.2.2';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-/** The i-th /28 under 10.0.0.0/8 (16 per /24, 4096 per /16, up to 2^20) as its address number. */
-const prefixAddress = (i: number): number => ((10 << 24) | (i << 4)) >>> 0;
-const dotted = (a: number): string => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, ms: number, ok: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** A daemon run under `setpriv --pdeathsig SIGKILL` so it dies with us. */
-function spawnDaemon(argv: string[]): { child: ChildProcess; stderr: () => string } {
-  const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.resume();
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  return { child, stderr: () => err };
-}
-
-async function stopDaemon(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface Bird {
-  child: ChildProcess;
-  birdc(cmd: string): Promise<string>;
-}
-
-async function startBird(dir: string, name: string, config: string): Promise<Bird> {
-  const conf = join(dir, `${name}.conf`);
-  const sock = join(dir, `${name}.ctl`);
-  await writeFile(conf, config);
-  const { child, stderr } = spawnDaemon([BIRD, '-f', '-c', conf, '-s', sock, '-P', join(dir, `${name}.pid`)]);
-  const birdc = async (cmd: string): Promise<string> => (await execFileP(BIRDC, ['-s', sock, ...cmd.split(' ')], { timeout: 30_000, maxBuffer: 1 << 20 })).stdout;
-  await waitFor(`${name} BIRD to come up`, 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`${name} BIRD exited: ${stderr()}`);
-    return (await birdc('show status').catch(() => '')).includes('Daemon is up');
-  });
-  return { child, birdc };
-}
 
 interface Ports {
   feeder: number;
@@ -234,94 +166,17 @@ function gobgpConfig(ports: Ports): string {
 }
 
 /**
- * An MRT TABLE_DUMP_V2 file (RFC 6396 §4.3) with the N prefixes: a PEER_INDEX_TABLE with
- * one peer, then one RIB_IPV4_UNICAST record per prefix carrying ORIGIN IGP, an empty
- * AS_PATH (gobgpd prepends its AS towards eBGP peers, as the BIRD feeder does) and NEXT_HOP.
- */
-const MRT_TAIL = 8192;
-
-function mrtTableDump(): Buffer {
-  const record = (subtype: number, body: Buffer): Buffer => {
-    const h = Buffer.alloc(12);
-    h.writeUInt32BE(0, 0); // timestamp
-    h.writeUInt16BE(13, 4); // TABLE_DUMP_V2
-    h.writeUInt16BE(subtype, 6);
-    h.writeUInt32BE(body.length, 8);
-    return Buffer.concat([h, body]);
-  };
-  const peerIndex = Buffer.alloc(4 + 2 + 2 + 1 + 4 + 4 + 4);
-  let o = peerIndex.writeUInt32BE(0x0aff0004, 0); // collector BGP ID
-  o = peerIndex.writeUInt16BE(0, o); // no view name
-  o = peerIndex.writeUInt16BE(1, o); // one peer
-  o = peerIndex.writeUInt8(0x02, o); // IPv4 address, 4-octet AS
-  o = peerIndex.writeUInt32BE(0x0aff0004, o);
-  o = peerIndex.writeUInt32BE(0xc0000202, o);
-  peerIndex.writeUInt32BE(FEEDER_AS, o);
-  const nh = NEXT_HOP.split('.').map(Number);
-  const attrs = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, ...nh]);
-  const parts = [record(1, peerIndex)];
-  // `gobgp mrt inject` can exit with its last queued records unsent; a tail repeating the
-  // first records (same routes again, harmless) is what gets lost instead.
-  for (let j = 0; j < N + Math.min(N, MRT_TAIL); j++) {
-    const i = j % N;
-    const body = Buffer.alloc(4 + 1 + 4 + 2 + 2 + 4 + 2 + attrs.length);
-    let p = body.writeUInt32BE(i, 0); // sequence number
-    p = body.writeUInt8(28, p);
-    p = body.writeUInt32BE(prefixAddress(i), p);
-    p = body.writeUInt16BE(1, p); // one RIB entry
-    p = body.writeUInt16BE(0, p); // peer index
-    p = body.writeUInt32BE(0, p); // originated time
-    p = body.writeUInt16BE(attrs.length, p);
-    attrs.copy(body, p);
-    parts.push(record(2, body));
-  }
-  return Buffer.concat(parts);
-}
-
-/**
  * The replay feeder: a minimal passive BGP speaker (run as a child process, so that its CPU
- * is nobody's) that answers OPEN with KEEPALIVE and, once the session is up, writes the
- * whole table, pre-encoded as 4096-byte UPDATEs the way BIRD and GoBGP pack them, plus
- * End-of-RIB, in one go. Nothing on the sending side can be slower than the receiver.
+ * is nobody's) that writes the whole pre-encoded table once a session is up (serveReplay).
  */
 async function replayFeeder(host: string, port: number): Promise<void> {
-  const attributes: PathAttributes = { origin: 'igp', asPath: [{ type: 'sequence', asns: [FEEDER_AS] }], nextHop: NEXT_HOP };
-  const prefixes: Prefix[] = [];
-  for (let i = 0; i < N; i++) prefixes.push({ prefix: dotted(prefixAddress(i)), length: 28 });
-  const ctx = { fourOctetAs: true };
-  const table = Buffer.concat([...packUpdates({ announce: prefixes.map((prefix) => ({ prefix, attributes })), withdraw: [] }, ctx), endOfRib(1, 1)].map((m) => encodeMessage(m, ctx)));
-  const open = encodeMessage({ type: 'open', version: 4, myAs: FEEDER_AS, holdTime: 90, bgpId: `10.255.${net}.5`, capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: FEEDER_AS }] }, { fourOctetAs: false });
-  const keepalive = encodeMessage({ type: 'keepalive' }, ctx);
-  const server = createServer((sock: Socket) => {
-    const reader = new MessageReader();
-    let state: 'open-sent' | 'open-confirm' | 'established' = 'open-sent';
-    let timer: NodeJS.Timeout | undefined;
-    sock.on('error', () => {});
-    sock.on('close', () => clearInterval(timer));
-    sock.write(open);
-    sock.on('data', (chunk: Buffer) => {
-      const { frames, error } = reader.push(chunk);
-      if (error) return void sock.destroy();
-      for (const f of frames) {
-        const type = f[18];
-        if (type === MessageType.Open && state === 'open-sent') {
-          state = 'open-confirm';
-          sock.write(keepalive);
-        } else if (type === MessageType.Keepalive && state === 'open-confirm') {
-          state = 'established';
-          sock.write(table);
-          timer = setInterval(() => sock.write(keepalive), 30_000);
-        } else if (type === MessageType.Notification) {
-          sock.destroy();
-        }
-      }
-    });
-  });
+  const messages = encodeReplay({ prefixes: N, feederAs: FEEDER_AS, nextHop: NEXT_HOP }, `10.255.${net}.5`);
+  const server = createServer((sock: Socket) => serveReplay(sock, messages));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  process.stdout.write(`replay feeder ready: ${table.length} bytes of UPDATEs\n`);
+  process.stdout.write(`replay feeder ready: ${messages.table.length} bytes of UPDATEs\n`);
 }
 
 async function startReplayFeeder(ports: Ports): Promise<ChildProcess> {
@@ -338,59 +193,9 @@ async function startReplayFeeder(ports: Ports): Promise<ChildProcess> {
   return child;
 }
 
-interface Gobgp {
-  child: ChildProcess;
-  cli(args: string[]): Promise<string>;
-}
-
-async function startGobgp(dir: string, ports: Ports): Promise<Gobgp> {
-  const conf = join(dir, 'gobgpd.toml');
-  await writeFile(conf, gobgpConfig(ports));
-  const { child, stderr } = spawnDaemon([GOBGPD, '-f', conf, '-t', 'toml', '--api-hosts', `127.0.0.1:${ports.gobgpApi}`, '--pprof-disable', '-l', 'warn']);
-  const cli = async (args: string[]): Promise<string> => (await execFileP(GOBGP, ['-u', '127.0.0.1', '-p', String(ports.gobgpApi), ...args], { timeout: 120_000, maxBuffer: 1 << 20 })).stdout;
-  await waitFor('gobgpd to come up', 30_000, async () => {
-    if (child.exitCode !== null) throw new Error(`gobgpd exited: ${stderr()}`);
-    return (await cli(['global']).catch(() => '')).includes('AS');
-  });
-  const mrt = join(dir, 'feed.mrt');
-  await writeFile(mrt, mrtTableDump());
-  const held = async (): Promise<boolean> => new RegExp(`Destination: ${N}\\b`).test(await cli(['global', 'rib', 'summary', '-a', 'ipv4']).catch(() => ''));
-  for (let attempt = 1; ; attempt++) {
-    await cli(['mrt', 'inject', 'global', mrt]);
-    try {
-      await waitFor(`gobgpd to hold ${N} routes`, 10_000, held);
-      break;
-    } catch (err) {
-      if (attempt === 3) throw err;
-    }
-  }
-  return { child, cli };
-}
-
-/** Routes the protocol has imported: a counter BIRD keeps, so polling it costs BIRD next to nothing. */
-async function birdRouteCount(r: Bird, protocol: string): Promise<number> {
-  const out = await r.birdc(`show protocols all ${protocol}`);
-  const m = /Routes:\s+(\d+) imported/.exec(out);
-  return m ? Number(m[1]) : 0;
-}
-
-/** BIRD's `show memory` lines, in bytes. */
-async function birdMemory(b: Bird): Promise<Record<string, number>> {
-  const out = await b.birdc('show memory');
-  const unit: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
-  const res: Record<string, number> = {};
-  for (const line of out.split('\n')) {
-    const m = /^\s*([A-Za-z ]+):\s+([\d.]+)\s+(B|kB|MB|GB)/.exec(line);
-    if (m) res[(m[1] as string).trim()] = Number(m[2]) * (unit[m[3] as string] ?? 1);
-  }
-  return res;
-}
-
-/** utime + stime of a process, in seconds (USER_HZ is 100 on Linux). */
-async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** gobgpd with the feed pre-loaded (an MRT TABLE_DUMP_V2 this benchmark writes, `gobgp mrt inject global`). */
+function startGobgp(dir: string, ports: Ports): Promise<Gobgp> {
+  return startGobgpd(dir, gobgpConfig(ports), `127.0.0.1:${ports.gobgpApi}`, { prefixes: N, feederAs: FEEDER_AS, nextHop: NEXT_HOP });
 }
 
 type FeedName = 'bird' | 'gobgp' | 'replay';
