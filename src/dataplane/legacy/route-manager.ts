@@ -28,8 +28,9 @@
  * periodically): our routes deleted or replaced behind our back, and another owner's route
  * that went away from a destination we defer on or that now forwards like ours.
  *
- * Before InSync nothing is deleted: a restarting agent has not yet been told about every
- * route, and deleting what it has not heard of would drop live traffic.
+ * Before InSync nothing is swept: a restarting agent has not yet been told about every
+ * route, and deleting what it has not heard of would drop live traffic. A route this run
+ * was told about and then told to remove is deleted at once, InSync or not.
  *
  * Routes of type `bgp` (learned by the speaker, outside the pools) go via their next hop
  * on whatever device the kernel finds for it. Unlike cluster routes they defer to the
@@ -121,6 +122,12 @@ export class RouteManager implements Manager {
   readonly name: string;
   private readonly desired = new Map<string, RouteUpdate>();
   private inSync = false;
+  /**
+   * Before InSync: destinations this run was told about and then told to remove. Nothing
+   * unknown is deleted before InSync, but these are known: a withdrawal is applied at once
+   * (a learned-routes manager may wait long for its InSync, see learned-routes.ts).
+   */
+  private readonly withdrawn = new Set<string>();
   /** Destinations whose desired route changed since they were last reconciled. */
   private pending = new Set<string>();
   /** Destinations that failed in the last apply (retried by the next one). */
@@ -157,12 +164,16 @@ export class RouteManager implements Manager {
         this.pending.add(msg.dst);
         return;
       case 'RouteRemove':
-        if (this.desired.delete(msg.dst)) this.pending.add(msg.dst);
+        if (this.desired.delete(msg.dst)) {
+          this.pending.add(msg.dst);
+          if (!this.inSync) this.withdrawn.add(msg.dst);
+        }
         return;
       case 'InSync':
         // The first apply after it sweeps, which takes a fresh dump.
         this.inSync = true;
         this.needFull = true;
+        this.withdrawn.clear();
         return;
       default:
         return;
@@ -219,6 +230,11 @@ export class RouteManager implements Manager {
     for (const dst of this.desired.keys()) if (this.reconcile(round, view, dst, 'replace')) keep.add(dst);
     if (this.inSync) {
       for (const [dst, r] of view.ours) if (!keep.has(dst)) round.writes.push({ dst, op: { op: 'delete', route: r } });
+    } else {
+      for (const dst of this.withdrawn) {
+        const r = view.ours.get(dst);
+        if (r && !keep.has(dst)) round.writes.push({ dst, op: { op: 'delete', route: r } });
+      }
     }
     await this.write(round, view);
     return round;
@@ -230,7 +246,7 @@ export class RouteManager implements Manager {
     for (const dst of work) {
       if (this.reconcile(round, view, dst, 'create')) continue;
       const have = view.ours.get(dst);
-      if (have && this.inSync) round.writes.push({ dst, op: { op: 'delete', route: have } });
+      if (have && (this.inSync || this.withdrawn.has(dst))) round.writes.push({ dst, op: { op: 'delete', route: have } });
     }
     await this.write(round, view);
     return round.stale ? undefined : round;
