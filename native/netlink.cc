@@ -171,10 +171,11 @@ class NetlinkWorker : public Napi::AsyncWorker {
 
 // ----- batches: many writes, one socket -----
 
-// A chunk is what one sendto carries. The kernel handles a chunk's messages one after the
-// other inside that sendto and queues one ACK per message before it returns, so the
-// receive buffer must hold a whole chunk's ACKs: an ACK that does not fit is dropped
-// (the socket then reports ENOBUFS once) and its message's outcome is unknown.
+// A chunk is what one sendmsg carries. The kernel handles a chunk's messages one after the
+// other inside that call and queues their replies before it returns (one per failed
+// message, see ExchangeBatch), so the receive buffer must hold a whole chunk's replies
+// should every message fail: a reply that does not fit is dropped (the socket then
+// reports ENOBUFS once) and its message's outcome is unknown.
 constexpr size_t kChunkBytes = 64 * 1024;
 // Receive-buffer bytes one ACK costs. The kernel charges an skb's truesize, ~830 bytes for
 // an ACK or an error with a short extended-ACK text (measured on 6.18); 2 KiB leaves room
@@ -254,11 +255,49 @@ size_t GrowReceiveBuffer(int sock) {
   return static_cast<size_t>(got);
 }
 
+// Appends a success ACK for `req` as the kernel writes one on a NETLINK_CAP_ACK socket.
+void AppendAck(std::vector<uint8_t>& out, const struct nlmsghdr& req) {
+  struct nlmsghdr h;
+  memset(&h, 0, sizeof(h));
+  h.nlmsg_len = NLMSG_LENGTH(sizeof(struct nlmsgerr));
+  h.nlmsg_type = NLMSG_ERROR;
+  h.nlmsg_flags = NLM_F_CAPPED;
+  h.nlmsg_seq = req.nlmsg_seq;
+  struct nlmsgerr e;
+  memset(&e, 0, sizeof(e));
+  e.msg = req;
+  const size_t at = out.size();
+  out.resize(at + NLMSG_ALIGN(h.nlmsg_len), 0);
+  memcpy(out.data() + at, &h, sizeof(h));
+  memcpy(out.data() + at + NLMSG_HDRLEN, &e, sizeof(e));
+}
+
 // Sends the batch chunk by chunk on one socket and collects the NLMSG_ERROR reply (ACK or
 // error) of every message, in arrival order. A message whose reply was lost has none; the
 // caller reports it. No JS in here: it runs on a libuv worker thread. Throws NativeFailure.
-std::vector<uint8_t> ExchangeBatch(const Batch& b, const std::string& netns) {
+//
+// Errors only: the kernel answers a message without NLM_F_ACK only when it fails, so the
+// flag is cleared and each chunk ends with an NLMSG_NOOP that asks for an ACK. The kernel
+// handles a chunk's messages in order, so when that ACK arrives every error of the chunk
+// has too, and each message without one succeeded: its ACK is written here instead of
+// being built, queued and read back per route (a full table is 100,000 of them). After an
+// overflow (ENOBUFS) silence proves nothing, and those messages are left unanswered.
+std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
   std::vector<uint8_t> out;
+  for (size_t off : b.offsets) {
+    struct nlmsghdr h;
+    memcpy(&h, b.bytes.data() + off, sizeof(h));
+    h.nlmsg_flags &= ~NLM_F_ACK;
+    memcpy(b.bytes.data() + off, &h, sizeof(h));
+  }
+  std::unordered_set<uint32_t> used(b.seqs.begin(), b.seqs.end());
+  struct nlmsghdr marker;
+  memset(&marker, 0, sizeof(marker));
+  marker.nlmsg_len = NLMSG_HDRLEN;
+  marker.nlmsg_type = NLMSG_NOOP;
+  marker.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  marker.nlmsg_seq = 0xfffffff0u;
+  while (used.count(marker.nlmsg_seq) != 0) --marker.nlmsg_seq;
   NetnsGuard ns(netns);
   Fd sock{OpenSocket(ns)};
   size_t perChunk = std::max<size_t>(1, GrowReceiveBuffer(sock.fd) / kAckBudget);
@@ -288,9 +327,20 @@ std::vector<uint8_t> ExchangeBatch(const Batch& b, const std::string& netns) {
     pending.clear();
     for (size_t i = first; i < last; ++i) pending.insert(b.seqs[i]);
 
+    // One datagram: the chunk's messages, then the marker. The kernel steps by aligned
+    // lengths, so a chunk whose last message ends unpadded gets its padding here.
+    static const uint8_t kPad[NLMSG_ALIGNTO] = {0};
+    const size_t pad = NLMSG_ALIGN(end - begin) - (end - begin);
+    struct iovec parts[3] = {{b.bytes.data() + begin, end - begin}, {const_cast<uint8_t*>(kPad), pad}, {&marker, sizeof(marker)}};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_name = &kernel;
+    mh.msg_namelen = sizeof(kernel);
+    mh.msg_iov = parts;
+    mh.msg_iovlen = 3;
     ssize_t sent;
     do {
-      sent = sendto(sock.fd, b.bytes.data() + begin, end - begin, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof(kernel));
+      sent = sendmsg(sock.fd, &mh, 0);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
       throw NativeFailure{"sendto", errno,
@@ -299,10 +349,12 @@ std::vector<uint8_t> ExchangeBatch(const Batch& b, const std::string& netns) {
                           first > 0 ? "the " + std::to_string(first) + " messages before them reached the kernel: list to see what changed" : ""};
     }
 
-    // Every ACK of the chunk is queued by now (see kChunkBytes), so once one was dropped the
-    // rest is drained without waiting; otherwise wait (bounded by SO_RCVTIMEO) for the rest.
+    // Every reply of the chunk is queued by now (see kChunkBytes), so once one was dropped the
+    // rest is drained without waiting; otherwise wait (bounded by SO_RCVTIMEO) for the
+    // marker's ACK, which comes last.
     bool overflowed = false;
-    while (!pending.empty()) {
+    bool chunkDone = false;
+    while (!chunkDone) {
       for (unsigned k = 0; k < kRecvSlots; ++k) {
         iov[k] = {slots.data() + k * slotSize, slotSize};
         memset(&msgs[k], 0, sizeof(msgs[k]));
@@ -334,12 +386,23 @@ std::vector<uint8_t> ExchangeBatch(const Batch& b, const std::string& netns) {
           if (nh.nlmsg_len < sizeof(struct nlmsghdr) || off + nh.nlmsg_len > len) {
             throw NativeFailure{"netlinkBatch", EBADMSG, "the kernel sent a malformed netlink message" + ns.Where(), ""};
           }
-          if (nh.nlmsg_type == NLMSG_ERROR && pending.erase(nh.nlmsg_seq) == 1) {
+          if (nh.nlmsg_type == NLMSG_ERROR && nh.nlmsg_seq == marker.nlmsg_seq) {
+            chunkDone = true;
+          } else if (nh.nlmsg_type == NLMSG_ERROR && pending.erase(nh.nlmsg_seq) == 1) {
             out.insert(out.end(), data + off, data + off + nh.nlmsg_len);
             out.resize(NLMSG_ALIGN(out.size()), 0);  // back to back, each at an aligned offset
           }
           off += NLMSG_ALIGN(nh.nlmsg_len);
         }
+      }
+    }
+    if (chunkDone && !overflowed) {
+      for (size_t i = first; i < last; ++i) {
+        if (pending.count(b.seqs[i]) == 0) continue;
+        struct nlmsghdr h;
+        memcpy(&h, b.bytes.data() + b.offsets[i], sizeof(h));
+        h.nlmsg_flags |= NLM_F_ACK;  // echo the request as it was given
+        AppendAck(out, h);
       }
     }
     first = last;

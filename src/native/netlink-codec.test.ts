@@ -26,6 +26,8 @@ import {
   stringBytes,
   u32Bytes,
   type Attr,
+  ipv4Value,
+  isIpv4,
 } from './netlink-codec.js';
 import { decodeLink, encodeVethCreate, encodeLinkSet } from './netlink-link-codec.js';
 import { decodeRoute, encodeRouteDelete, encodeRouteReplace } from './netlink-route-codec.js';
@@ -263,4 +265,29 @@ describe('argument checks happen before any native call', () => {
       expect((caught as NativeError).code).toBe('EINVAL');
     });
   }
+});
+
+describe('ipv4Value and parseIpv4Cidr (char loops) accept exactly what the old regexes did', () => {
+  const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  const LEN = /^(3[0-2]|[12]?\d)$/;
+  const pieces = ['0', '00', '01', '1', '9', '10', '99', '100', '199', '255', '256', '300', '1000', '', 'a', ' 1', '-1'];
+  it('on every 4-piece combination of tricky octets, and on lengths', () => {
+    let n = 0;
+    for (const a of pieces)
+      for (const b of ['0', '255', '01'])
+        for (const c of pieces)
+          for (const d of pieces) {
+            const s = `${a}.${b}.${c}.${d}`;
+            expect(isIpv4(s), s).toBe(IPV4.test(s));
+            if (IPV4.test(s)) expect(ipv4Value(s)).toBe(s.split('.').reduce((v, o) => v * 256 + Number(o), 0));
+            n++;
+          }
+    for (const s of ['1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '']) expect(isIpv4(s), s).toBe(false);
+    for (const len of ['0', '5', '9', '10', '19', '29', '32', '33', '40', '01', '', '100', '3a', '/1', '24/']) {
+      const ok = LEN.test(len);
+      if (ok) expect(parseIpv4Cidr(`10.0.0.0/${len}`).prefixLen, len).toBe(Number(len));
+      else expect(() => parseIpv4Cidr(`10.0.0.0/${len}`), len).toThrow(RangeError);
+    }
+    expect(n).toBeGreaterThan(800);
+  });
 });

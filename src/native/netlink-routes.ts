@@ -269,6 +269,8 @@ function missingDevice(op: string, route: RouteWrite, netns: string | undefined)
   return new NativeError(op, errnoOf('ENODEV'), `route ${describeRoute(route)}: interface ${route.ifName} does not exist${where}; ${ROUTE_HINTS.ENODEV}`);
 }
 
+const WRITABLE_TYPES: ReadonlySet<string> = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit']);
+
 /** Checks a route before it is encoded; returns it unchanged. */
 export function checkRoute(op: string, route: RouteWrite, mode: 'replace' | 'delete'): RouteWrite {
   if (typeof route !== 'object' || route === null) throw argumentError(op, 'a route must be an object { dst, type?, gateway?, ifName?|ifindex?, ... }');
@@ -283,7 +285,7 @@ export function checkRoute(op: string, route: RouteWrite, mode: 'replace' | 'del
   if (!route.dst.includes('/')) throw argumentError(op, `${where}: dst needs a prefix length (a.b.c.d/len)`);
   if (!hostBitsClear(cidr.address, cidr.prefixLen)) throw argumentError(op, `${where}: ${route.dst} has host bits set; write the network address`);
   const type = route.type ?? 'unicast';
-  if (!['unicast', 'blackhole', 'unreachable', 'prohibit'].includes(type)) {
+  if (!WRITABLE_TYPES.has(type)) {
     throw argumentError(op, `${where}: type must be unicast, blackhole, unreachable or prohibit, got '${String(type)}'`);
   }
   if (route.gateway !== undefined && (typeof route.gateway !== 'string' || !isIpv4(route.gateway))) {
