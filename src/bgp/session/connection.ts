@@ -175,6 +175,15 @@ export class Connection {
       this.#deliver(d);
     }
     if (error && this.socket === socket) this.dispatch({ type: 'BGPHeaderErr', error });
+    // One chunk per turn of the event loop: libuv reads up to 2 MB per turn, a whole table,
+    // and the agent programs what a chunk brought (on a worker thread) only once the loop
+    // gets round to it. Yielding here lets programming overlap with receiving the rest.
+    if (frames.length > 0 && socket.pause && socket.resume && this.socket === socket) {
+      socket.pause();
+      setImmediate(() => {
+        if (this.socket === socket) socket.resume?.();
+      });
+    }
   }
 
   #deliver(d: DecodedMessage | BgpWireError): void {

@@ -16,6 +16,9 @@ export interface SessionSocket {
   on(event: 'close', fn: () => void): this;
   on(event: 'error', fn: (err: Error) => void): this;
   removeAllListeners(event?: string): this;
+  /** Stop and restart 'data' events (net.Socket has both; fakes may leave them out). */
+  pause?(): this;
+  resume?(): this;
 }
 
 export interface ConnectOptions {
