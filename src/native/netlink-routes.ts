@@ -210,8 +210,11 @@ export class NetlinkRoutes {
         results[i] = err as NativeError;
         continue;
       }
-      const { ifName, ...spec } = route;
-      if (ifName !== undefined && spec.ifindex === undefined) {
+      // The encoder reads no ifName: the route itself is the spec unless a device name must
+      // be resolved (no copy per route: a learned table is 100,000 of them).
+      const ifName = route.ifName;
+      let spec: RouteSpec = route;
+      if (ifName !== undefined && route.ifindex === undefined) {
         let link = links.get(ifName);
         if (link === undefined) {
           try {
@@ -230,7 +233,7 @@ export class NetlinkRoutes {
           results[i] = link;
           continue;
         }
-        spec.ifindex = link;
+        spec = { ...route, ifindex: link };
       }
       encoder.add(op, spec);
       index.push(i);
