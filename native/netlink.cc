@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -129,21 +130,19 @@ std::vector<uint8_t> Exchange(const std::vector<uint8_t>& req, uint32_t seq, con
   return out;
 }
 
-// netlinkRequestAsync: the exchange on a libuv worker thread, settled on the JS thread.
-class NetlinkWorker : public Napi::AsyncWorker {
+// Runs a job on a libuv worker thread and settles a promise on the JS thread: with the
+// bytes the job returned, or with the NativeFailure it threw as the addon's usual error.
+// The job must not touch JS (it runs off the JS thread).
+class BytesWorker : public Napi::AsyncWorker {
  public:
-  NetlinkWorker(Napi::Env env, std::vector<uint8_t> req, uint32_t seq, std::string netns)
-      : Napi::AsyncWorker(env, "tabby:netlink"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        req_(std::move(req)),
-        seq_(seq),
-        netns_(std::move(netns)) {}
+  BytesWorker(Napi::Env env, const char* name, std::function<std::vector<uint8_t>()> job)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      out_ = Exchange(req_, seq_, netns_);
+      out_ = job_();
     } catch (const NativeFailure& f) {
       failure_ = f;
       failed_ = true;
@@ -161,9 +160,7 @@ class NetlinkWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::vector<uint8_t> req_;
-  uint32_t seq_;
-  std::string netns_;
+  std::function<std::vector<uint8_t>()> job_;
   std::vector<uint8_t> out_;
   NativeFailure failure_{"", 0, "", ""};
   bool failed_ = false;
@@ -410,44 +407,6 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
   return out;
 }
 
-// netlinkBatchAsync: the batch on a libuv worker thread, settled on the JS thread.
-class NetlinkBatchWorker : public Napi::AsyncWorker {
- public:
-  NetlinkBatchWorker(Napi::Env env, Batch batch, std::string netns)
-      : Napi::AsyncWorker(env, "tabby:netlinkBatch"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        batch_(std::move(batch)),
-        netns_(std::move(netns)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      out_ = ExchangeBatch(batch_, netns_);
-    } catch (const NativeFailure& f) {
-      failure_ = f;
-      failed_ = true;
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (failed_) {
-      deferred_.Reject(MakeError(env, failure_.op, failure_.err, failure_.what, failure_.hint));
-    } else {
-      deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(env, out_.data(), out_.size()));
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Batch batch_;
-  std::string netns_;
-  std::vector<uint8_t> out_;
-  NativeFailure failure_{"", 0, "", ""};
-  bool failed_ = false;
-};
-
 }  // namespace
 
 Napi::Value NetlinkRequest(const Napi::CallbackInfo& info) {
@@ -468,7 +427,7 @@ Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info) {
   uint32_t seq = 0;
   std::vector<uint8_t> req = ReadRequest(info, &seq);
   std::string netns = OptString(OptionsArg(info, 1), "netns");
-  auto* worker = new NetlinkWorker(info.Env(), std::move(req), seq, std::move(netns));
+  auto* worker = new BytesWorker(info.Env(), "tabby:netlink", [req = std::move(req), seq, netns = std::move(netns)]() { return Exchange(req, seq, netns); });
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // libuv owns it now; it deletes itself after OnOK
   return promise;
@@ -477,7 +436,7 @@ Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkBatchAsync(const Napi::CallbackInfo& info) {
   Batch batch = ReadBatch(info);
   std::string netns = OptString(OptionsArg(info, 1), "netns");
-  auto* worker = new NetlinkBatchWorker(info.Env(), std::move(batch), std::move(netns));
+  auto* worker = new BytesWorker(info.Env(), "tabby:netlinkBatch", [batch = std::move(batch), netns = std::move(netns)]() mutable { return ExchangeBatch(batch, netns); });
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // libuv owns it now; it deletes itself after OnOK
   return promise;

@@ -8,14 +8,10 @@
  * datastore. BGP, when the test says so, brings 10.65.1.0/26 via 10.0.0.9 (another next hop
  * than the datastore's) and 10.65.2.0/26, a block the datastore does not know.
  */
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NegotiatedSession } from '../bgp/fsm/types.js';
-import type { BgpSessionEvents, BgpSessionOptions } from '../bgp/session/session.js';
-import type { SpeakerSession } from '../bgp/speaker/speaker.js';
 import type { Backend } from '../datastore/backend.js';
 import { Keys } from '../datastore/keys.js';
 import { MemoryBackend } from '../datastore/memory.js';
@@ -26,50 +22,14 @@ import { TABBY_LEARNED_ROUTE_PROTOCOL, TABBY_ROUTE_PROTOCOL } from '../dataplane
 import { createLogger } from '../log/logger.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { resolveAgentSettings } from './config.js';
+import { FakeBgpSession } from './fake-bgp-session.js';
 import { FakeWorkloadWiring } from './fake-workload-wiring.js';
-
-/** A BGP session that does what the test says: establish, announce, go down. */
-class TestSession extends EventEmitter<BgpSessionEvents> implements SpeakerSession {
-  state: SpeakerSession['state'] = 'Idle';
-  constructor(readonly opts: BgpSessionOptions) {
-    super();
-  }
-  start(): void {
-    this.state = 'Active';
-  }
-  close(): void {
-    this.state = 'Idle';
-  }
-  sendRoutes(): number {
-    return 0;
-  }
-  acceptConnection(): void {}
-  establish(): void {
-    const f = this.opts.fsm;
-    const negotiated: NegotiatedSession = {
-      peerAs: f.peerAs, peerId: this.opts.peerAddress, ebgp: false, holdTime: 90, keepaliveTime: 30, fourOctetAs: true, routeRefresh: true, families: [{ afi: 1, safi: 1 }],
-      peerOpen: { type: 'open', version: 4, myAs: f.peerAs, holdTime: 90, bgpId: this.opts.peerAddress, capabilities: [] },
-    };
-    this.state = 'Established';
-    this.emit('state', { from: 'OpenConfirm', to: 'Established', reason: { code: 'keepalive-received' }, event: 'KeepAliveMsg', direction: 'inbound' });
-    this.emit('established', { negotiated, localAddress: '10.0.0.2', remoteAddress: this.opts.peerAddress, direction: 'inbound' });
-  }
-  announce(prefixes: string[], nextHop: string): void {
-    const nlri = prefixes.map((p) => ({ prefix: p.split('/')[0]!, length: Number(p.split('/')[1]) }));
-    this.emit('update', { message: { type: 'update', withdrawn: [], nlri, attributes: { origin: 'igp', asPath: [], nextHop, localPref: 100 } }, outcome: 'ok', discarded: [], withdrawnDueToError: [] });
-  }
-  down(): void {
-    this.state = 'Idle';
-    this.emit('state', { from: 'Established', to: 'Idle', reason: { code: 'hold-timer-expired' }, event: 'HoldTimerExpires', direction: 'inbound' });
-    this.emit('down', { reason: { code: 'hold-timer-expired' }, graceful: false, negotiated: {} as NegotiatedSession });
-  }
-}
 
 let counter = 0;
 let dir: string;
 let backend: MemoryBackend;
 let kernel: MemoryRouteKernel;
-let sessions: Map<string, TestSession>;
+let sessions: Map<string, FakeBgpSession>;
 const agents: RunningAgent[] = [];
 const keys = new Keys('/calico');
 
@@ -98,7 +58,7 @@ async function start(clusterRoutes: 'datastore' | 'bgp' | undefined, opts: { bpf
       ...(bpf ? { bpf: { probe: () => ({ ok: true }), kernel: () => bpf } } : {}),
     },
     logger: createLogger({ level: 'silent' }),
-    bgpTransport: { listen: false, sessionFactory: (o) => (sessions.set(o.peerAddress, new TestSession(o)), sessions.get(o.peerAddress)!) },
+    bgpTransport: { listen: false, sessionFactory: (o) => (sessions.set(o.peerAddress, new FakeBgpSession(o)), sessions.get(o.peerAddress)!) },
     bgpConvergence: { settleMs: 20, maxWaitMs: 60_000, pollMs: 5 },
   });
   agents.push(agent);
@@ -117,7 +77,7 @@ async function until(what: string, f: () => boolean): Promise<void> {
   if (!f()) throw new Error(`timed out waiting for: ${what}; kernel: ${JSON.stringify(kernel.dump())}`);
 }
 
-async function session(addr: string): Promise<TestSession> {
+async function session(addr: string): Promise<FakeBgpSession> {
   await until(`a session with ${addr}`, () => sessions.has(addr));
   return sessions.get(addr)!;
 }

@@ -13,21 +13,11 @@ import type { SyncerUpdate } from '../datastore/syncer.js';
 import { CalcGraph } from './calc-graph.js';
 import { computeDesiredState, type ClusterRouteSource } from './desired-state.js';
 import { FactsStore } from './facts-store.js';
+import { prng } from '../../test/support/prng.js';
 
 const R = '/calico/resources/v3/projectcalico.org';
 const blockKey = (c: string) => `/calico/ipam/v2/assignment/ipv4/block/${c.replace('/', '-')}`;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NODES = ['n1', 'n2', 'n3'];
 const NODE_IPS = ['192.168.0.1', '192.168.0.2', '192.168.0.3', '10.0.0.9'];
@@ -76,7 +66,7 @@ class SinkView {
 }
 
 function history(seed: number, clusterRoutes: ClusterRouteSource) {
-  const rand = rng(seed);
+  const rand = prng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const sink = new SinkView();
   const g = new CalcGraph({ localNode: 'n1', sink, clusterRoutes });

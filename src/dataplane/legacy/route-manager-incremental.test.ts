@@ -4,6 +4,7 @@ import type { DataplaneMessage, RouteUpdate } from '../messages.js';
 import { MemoryRouteKernel } from './memory-route-kernel.js';
 import { TABBY_ROUTE_PROTOCOL as P, type KernelRoute, type ListRoutesFilter, type RouteKernel, type RouteWriteOp } from './route-kernel.js';
 import { RouteManager } from './route-manager.js';
+import { prng } from '../../../test/support/prng.js';
 
 const learned = (dst: string, nextHop: string): RouteUpdate => ({ type: 'RouteUpdate', dst, routeType: 'bgp', nextHop, encap: 'none' });
 const remote = (dst: string, nextHop: string): RouteUpdate => ({ type: 'RouteUpdate', dst, routeType: 'remote-block', nextHop, dstNode: 'n2', encap: 'none' });
@@ -147,22 +148,11 @@ describe('RouteManager: incremental apply', () => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RouteManager: incremental apply against a randomized history', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`keeps the kernel right through updates, removals, InSync, resyncs and tampering (seed ${seed})`, async () => {
-      const random = rng(seed);
+      const random = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
       const dsts = Array.from({ length: 40 }, (_, i) => `10.${60 + (i % 4)}.${i}.0/24`);
       const memory = new MemoryRouteKernel();
