@@ -24,7 +24,10 @@
  * learned change re-decides only its own destination (preferredRoute over the datastore's
  * route there). A datastore batch re-decides only the destinations whose datastore route
  * changed, and everything when this node's own address changed (a learned next hop may now
- * be this node). computeDesiredState is the whole-state definition this always agrees with
+ * be this node). Calc keeps no merged copy of the routes: what the sink has for a
+ * destination is, by construction, the winner over the previous datastore route and the
+ * previous learned one, so each decision compares that with the new winner.
+ * computeDesiredState is the whole-state definition this always agrees with
  * (calc-graph-incremental.test.ts checks it on random histories).
  */
 import type { DataplaneMessage, RouteRemove, RouteUpdate } from '../dataplane/messages.js';
@@ -61,8 +64,8 @@ export interface CalcGraphOptions {
 
 export class CalcGraph {
   private readonly facts: FactsStore;
-  /** What the sink holds (datastore part with learned routes laid over it). */
-  private last: DesiredState = emptyDesiredState();
+  /** Hosts, pools and endpoints as the sink has them. */
+  private shown: Omit<DesiredState, 'routes'> = emptyDesiredState();
   /** The datastore's part alone, as last computed. */
   private fromDatastore: DesiredState = emptyDesiredState();
   /** This node's address when learned routes were last decided (their eligibility depends on it). */
@@ -91,9 +94,18 @@ export class CalcGraph {
    * `bgp`. Once in sync each one re-decides its own destination only.
    */
   onExternalRoutes(msgs: readonly (RouteUpdate | RouteRemove)[]): void {
-    if (!this.facts.applyExternalRoutes(msgs) || !this.inSync) return;
+    if (!this.inSync) {
+      this.facts.applyExternalRoutes(msgs);
+      return;
+    }
     const out: DataplaneMessage[] = [];
-    for (const m of msgs) this.decide(m.dst, out);
+    const ds = this.fromDatastore.routes;
+    for (const m of msgs) {
+      const before = this.facts.externalRoutes.get(m.dst);
+      if (!this.facts.applyExternalRoute(m)) continue;
+      const dsRoute = ds.get(m.dst);
+      this.settle(m.dst, this.winner(dsRoute, before, this.learnedFor), this.winner(dsRoute, this.facts.externalRoutes.get(m.dst), this.learnedFor), out);
+    }
     if (out.length > 0) this.opts.sink.push(out);
   }
 
@@ -121,9 +133,19 @@ export class CalcGraph {
     this.opts.sink.push([{ type: 'InSync' }]);
   }
 
-  /** The state last handed to the sink (for status output and tests). */
+  /**
+   * The state last handed to the sink (for status output and tests). Its `routes` are
+   * merged on each read: calc keeps no copy of a learned table it can derive.
+   */
   desiredState(): DesiredState {
-    return this.last;
+    const routes = new Map(this.fromDatastore.routes);
+    if (this.learnedDecided) {
+      for (const [dst, r] of this.facts.externalRoutes) {
+        const win = this.winner(routes.get(dst), r, this.learnedFor);
+        if (win) routes.set(dst, win);
+      }
+    }
+    return { ...this.shown, routes };
   }
 
   /** Recomputes the datastore's part and re-decides the destinations it changed. */
@@ -132,10 +154,14 @@ export class CalcGraph {
     this.dirty = false;
     const prev = this.fromDatastore;
     const next = computeDatastoreState(this.facts, this.opts.localNode, { clusterRoutes: this.clusterRoutes, bridge: this.bridge });
-    const out = diffAllButRoutes(this.last, next);
-    this.last = { hosts: next.hosts, pools: next.pools, endpoints: next.endpoints, routes: this.last.routes };
+    const out = diffAllButRoutes({ ...this.shown, routes: new Map() }, next);
+    this.shown = { hosts: next.hosts, pools: next.pools, endpoints: next.endpoints };
     this.fromDatastore = next;
 
+    // What the sink has is the winner over the previous datastore part and the learned
+    // routes as eligible for the previous local address (none before the first decision).
+    const shownFor = this.learnedFor;
+    const learnedShown = this.learnedDecided;
     const localIpv4 = this.facts.nodes.get(this.opts.localNode)?.ipv4;
     const touched = new Set<string>();
     if (!this.learnedDecided || localIpv4 !== this.learnedFor) {
@@ -149,22 +175,26 @@ export class CalcGraph {
       if (!old || !sameValue(old, r)) touched.add(dst);
     }
     for (const dst of prev.routes.keys()) if (!next.routes.has(dst)) touched.add(dst);
-    for (const dst of touched) this.decide(dst, out);
+    for (const dst of touched) {
+      const heard = this.facts.externalRoutes.get(dst);
+      const had = this.winner(prev.routes.get(dst), learnedShown ? heard : undefined, shownFor);
+      this.settle(dst, had, this.winner(next.routes.get(dst), heard, localIpv4), out);
+    }
     if (out.length > 0) this.opts.sink.push(out);
   }
 
-  /** Settles one destination: the winning route goes to the sink if it differs from what the sink has. */
-  private decide(dst: string, out: DataplaneMessage[]): void {
-    const heard = this.facts.externalRoutes.get(dst);
-    const learned = heard ? eligibleLearnedRoute(heard, this.learnedFor, this.clusterRoutes === 'bgp') : undefined;
-    const want = preferredRoute(this.fromDatastore.routes.get(dst), learned);
-    const have = this.last.routes.get(dst);
+  /** The route a destination gets from the datastore's route and a learned one (as eligible for `localIpv4`). */
+  private winner(fromDatastore: RouteUpdate | undefined, heard: RouteUpdate | undefined, localIpv4: string | undefined): RouteUpdate | undefined {
+    const learned = heard ? eligibleLearnedRoute(heard, localIpv4, this.clusterRoutes === 'bgp') : undefined;
+    return preferredRoute(fromDatastore, learned);
+  }
+
+  /** Tells the sink about one destination if what it should have differs from what it has. */
+  private settle(dst: string, had: RouteUpdate | undefined, want: RouteUpdate | undefined, out: DataplaneMessage[]): void {
     if (want) {
-      if (have && (have === want || sameValue(have, want))) return;
-      this.last.routes.set(dst, want);
+      if (had && (had === want || sameValue(had, want))) return;
       out.push(want);
-    } else if (have) {
-      this.last.routes.delete(dst);
+    } else if (had) {
       out.push({ type: 'RouteRemove', dst });
     }
   }

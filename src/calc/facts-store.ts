@@ -33,15 +33,17 @@ export class FactsStore implements CalcFacts {
    */
   applyExternalRoutes(msgs: Iterable<RouteUpdate | RouteRemove>): boolean {
     let changed = false;
-    for (const m of msgs) {
-      if (m.type === 'RouteUpdate' && this.keeps(m.routeType)) {
-        this.externalRoutes.set(m.dst, m);
-        changed = true;
-      } else if (this.externalRoutes.delete(m.dst)) {
-        changed = true;
-      }
-    }
+    for (const m of msgs) if (this.applyExternalRoute(m)) changed = true;
     return changed;
+  }
+
+  /** One message of applyExternalRoutes; returns whether it changed anything. */
+  applyExternalRoute(m: RouteUpdate | RouteRemove): boolean {
+    if (m.type === 'RouteUpdate' && this.keeps(m.routeType)) {
+      this.externalRoutes.set(m.dst, m);
+      return true;
+    }
+    return this.externalRoutes.delete(m.dst);
   }
 
   private keeps(t: RouteUpdate['routeType']): boolean {
