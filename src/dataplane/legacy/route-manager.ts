@@ -92,9 +92,8 @@ interface KernelView {
 }
 
 /** One write of a pass. */
-interface Write {
-  dst: string;
-  op: RouteWriteOp;
+/** One write of a pass: the op itself (handed to the kernel as is, no copy per route) plus our bookkeeping. */
+interface Write extends RouteWriteOp {
   /** For a `create`: the other owner's route the view says holds the slot (EEXIST then only confirms it). */
   held?: KernelRoute;
 }
@@ -229,11 +228,11 @@ export class RouteManager implements Manager {
     // The dump is fresh, so an empty slot is claimed with replace (as before batching).
     for (const dst of this.desired.keys()) if (this.reconcile(round, view, dst, 'replace')) keep.add(dst);
     if (this.inSync) {
-      for (const [dst, r] of view.ours) if (!keep.has(dst)) round.writes.push({ dst, op: { op: 'delete', route: r } });
+      for (const [dst, r] of view.ours) if (!keep.has(dst)) round.writes.push({ op: 'delete', route: r });
     } else {
       for (const dst of this.withdrawn) {
         const r = view.ours.get(dst);
-        if (r && !keep.has(dst)) round.writes.push({ dst, op: { op: 'delete', route: r } });
+        if (r && !keep.has(dst)) round.writes.push({ op: 'delete', route: r });
       }
     }
     await this.write(round, view);
@@ -246,7 +245,7 @@ export class RouteManager implements Manager {
     for (const dst of work) {
       if (this.reconcile(round, view, dst, 'create')) continue;
       const have = view.ours.get(dst);
-      if (have && (this.inSync || this.withdrawn.has(dst))) round.writes.push({ dst, op: { op: 'delete', route: have } });
+      if (have && (this.inSync || this.withdrawn.has(dst))) round.writes.push({ op: 'delete', route: have });
     }
     await this.write(round, view);
     return round.stale ? undefined : round;
@@ -272,7 +271,7 @@ export class RouteManager implements Manager {
     const want = plan.route;
     const have = view.ours.get(dst);
     if (have) {
-      if (!sameForwarding(want, have)) round.writes.push({ dst, op: { op: 'replace', route: want } });
+      if (!sameForwarding(want, have)) round.writes.push({ op: 'replace', route: want });
       return true;
     }
     const other = view.foreign.get(dst);
@@ -281,7 +280,7 @@ export class RouteManager implements Manager {
       this.blocked(round, dst, want, other);
       return true;
     }
-    const write: Write = { dst, op: { op: claim, route: want } };
+    const write: Write = { op: claim, route: want };
     if (other) write.held = other;
     round.writes.push(write);
     return true;
@@ -308,7 +307,7 @@ export class RouteManager implements Manager {
     if (writes.length === 0) return;
     let results: RouteWriteResult[];
     try {
-      results = await this.opts.kernel.writeRoutes(writes.map((w) => w.op));
+      results = await this.opts.kernel.writeRoutes(writes);
       if (results.length !== writes.length) throw new Error(`route batch settled ${results.length} of ${writes.length} writes`);
     } catch (err) {
       // The batch as a whole failed: every write in it did, and is retried.
@@ -316,25 +315,26 @@ export class RouteManager implements Manager {
     }
     writes.forEach((w, i) => {
       const err = results[i];
-      const { op, route } = w.op;
+      const { op, route } = w;
+      const dst = route.dst;
       if (!err) {
-        if (op === 'delete') view.ours.delete(w.dst);
+        if (op === 'delete') view.ours.delete(dst);
         else {
-          view.ours.set(w.dst, route);
-          view.foreign.delete(w.dst);
+          view.ours.set(dst, route);
+          view.foreign.delete(dst);
         }
         return;
       }
       if (op === 'create' && (err as { errno?: number }).errno === EEXIST) {
-        if (w.held) this.blocked(round, w.dst, route, w.held);
+        if (w.held) this.blocked(round, dst, route, w.held);
         else round.stale = true;
         return;
       }
-      round.failed.add(w.dst);
+      round.failed.add(dst);
       if (op === 'delete') {
-        round.deleteFailures.push({ manager: this.name, item: `route ${w.dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(route)}: ${err.message}` });
+        round.deleteFailures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_DELETE_FAILED', message: `cannot delete stale ${describeKernelRoute(route)}: ${err.message}` });
       } else {
-        round.failures.push({ manager: this.name, item: `route ${w.dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(route)}: ${err.message}` });
+        round.failures.push({ manager: this.name, item: `route ${dst}`, code: 'ROUTE_REPLACE_FAILED', message: `cannot program ${describeKernelRoute(route)}: ${err.message}` });
       }
     });
   }

@@ -23,8 +23,13 @@ export function toKernelRoute(r: ListedRoute): KernelRoute | null {
   return out;
 }
 
-/** The netlink route for a KernelRoute (ifName resolved by the netlink layer). */
+/**
+ * The netlink route for a KernelRoute (ifName resolved by the netlink layer): the route
+ * itself when it has that shape already (no index next to a name, a table, and a blackhole
+ * with nothing but its destination), else a copy with only what the write takes.
+ */
 export function fromKernelRoute(r: KernelRoute): RouteWrite {
+  if (r.ifindex === undefined && r.table !== undefined && (r.type === 'unicast' || (r.gateway === undefined && r.ifName === undefined && !r.onlink))) return r;
   const w: RouteWrite = { dst: r.dst, type: r.type, protocol: r.protocol, table: r.table ?? MAIN_ROUTE_TABLE };
   if (r.type === 'unicast') {
     if (r.gateway !== undefined) w.gateway = r.gateway;
@@ -82,10 +87,13 @@ export class NetlinkRouteKernel implements RouteKernel {
    */
   async writeRoutes(ops: readonly RouteWriteOp[]): Promise<RouteWriteResult[]> {
     return this.#netlink.routes.writeBatch(
-      ops.map(({ op, route }) => ({
-        op,
-        route: op === 'delete' ? { dst: route.dst, protocol: route.protocol, table: route.table ?? MAIN_ROUTE_TABLE } : fromKernelRoute(route),
-      })),
+      ops.map((o) => {
+        if (o.op === 'delete') return { op: 'delete', route: { dst: o.route.dst, protocol: o.route.protocol, table: o.route.table ?? MAIN_ROUTE_TABLE } };
+        // The route managers' routes are already what a write takes: pass them on (100,000
+        // copies of a learned table are garbage the agent does not need).
+        const w = fromKernelRoute(o.route);
+        return w === o.route ? o : { op: o.op, route: w };
+      }),
       this.#ns(),
     );
   }
