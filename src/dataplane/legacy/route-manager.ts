@@ -127,6 +127,8 @@ export class RouteManager implements Manager {
    * (a learned-routes manager may wait long for its InSync, see learned-routes.ts).
    */
   private readonly withdrawn = new Set<string>();
+  /** An IPIP route arrived since the last apply (the incremental pass probes only then). */
+  private ipipPending = false;
   /** Destinations whose desired route changed since they were last reconciled. */
   private pending = new Set<string>();
   /** Destinations that failed in the last apply (retried by the next one). */
@@ -159,6 +161,7 @@ export class RouteManager implements Manager {
           if (!this.desired.delete(msg.dst)) return;
         } else {
           this.desired.set(msg.dst, msg);
+          if (msg.encap === 'ipip') this.ipipPending = true;
         }
         this.pending.add(msg.dst);
         return;
@@ -241,7 +244,10 @@ export class RouteManager implements Manager {
 
   /** Undefined when the view turned out wrong (the caller then does a full pass). */
   private async incremental(view: KernelView, work: ReadonlySet<string>): Promise<Round | undefined> {
-    const round = newRound(await this.probeIpip([...work].map((dst) => this.desired.get(dst))));
+    // The probe only matters if one of these routes is an IPIP one; a learned table has none.
+    const maybeIpip = this.ipipPending || this.retry.size > 0;
+    this.ipipPending = false;
+    const round = newRound(maybeIpip ? await this.probeIpip([...work].map((dst) => this.desired.get(dst))) : undefined);
     for (const dst of work) {
       if (this.reconcile(round, view, dst, 'create')) continue;
       const have = view.ours.get(dst);
@@ -321,7 +327,8 @@ export class RouteManager implements Manager {
         if (op === 'delete') view.ours.delete(dst);
         else {
           view.ours.set(dst, route);
-          view.foreign.delete(dst);
+          // Only a claim over a route the view had as another owner's can have replaced one.
+          if (w.held) view.foreign.delete(dst);
         }
         return;
       }
@@ -367,7 +374,7 @@ export class RouteManager implements Manager {
 
     for (const [dst, line] of round.deferred) if (!this.deferred.has(dst)) this.opts.logger?.info({ op: 'route', item: `route ${dst}` }, line);
     if (!touched) this.deferred = new Set(round.deferred.keys());
-    else {
+    else if (round.deferred.size > 0 || this.deferred.size > 0) {
       for (const dst of touched) {
         if (round.deferred.has(dst)) this.deferred.add(dst);
         else this.deferred.delete(dst);
