@@ -205,6 +205,29 @@ describe('route messages', () => {
       }),
     );
   });
+  it('read attributes in place exactly as the generic decoder does: last of a type wins, wrong sizes ignored', () => {
+    // Oracle: the attributes through attrMap (the generic path), fields picked as decodeRoute documents.
+    const oracle = (payload: Buffer) => {
+      const a = attrMap(payload.subarray(12));
+      const ip = (b?: Buffer) => (b?.length === 4 ? [...b].join('.') : undefined);
+      const u32 = (b?: Buffer) => (b && b.length >= 4 ? b.readUInt32LE(0) : undefined);
+      return { dst: `${ip(a.get(1)) ?? '0.0.0.0'}/${payload[1]}`, table: u32(a.get(15)) ?? payload[4], gateway: ip(a.get(5)), ifindex: u32(a.get(4)), priority: u32(a.get(6)), prefsrc: ip(a.get(7)) };
+    };
+    const attr = fc.record({ type: fc.constantFrom(1, 4, 5, 6, 7, 15, 3, 0x8001), size: fc.constantFrom(0, 2, 4, 4, 4, 8), fill: fc.integer({ min: 0, max: 255 }) });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 32 }), fc.array(attr, { maxLength: 10 }), (dstLen, list) => {
+        const attrs = list.map(({ type, size, fill }) => ({ type, value: Buffer.alloc(size, fill) }));
+        const header = Buffer.alloc(12);
+        header[0] = 2;
+        header[1] = dstLen;
+        header[4] = 254;
+        header[7] = 1;
+        const r = decodeRoute(asReply(RTM.NEWROUTE, { header, attrs }))!;
+        const want = oracle(Buffer.concat([header, encodeAttrs(attrs)]));
+        expect({ dst: r.dst, table: r.table, gateway: r.gateway, ifindex: r.ifindex, priority: r.priority, prefsrc: r.prefsrc }).toEqual(want);
+      }),
+    );
+  });
 });
 
 describe('link and address messages', () => {

@@ -1,7 +1,7 @@
 /**
  * IPv4 routes <-> rtnetlink messages (struct rtmsg + RTA_* attributes). Pure.
  */
-import { AF_INET, RTA, RTM_F_CLONED, RTMSG_LEN, RTN_NAMES, RTNEXTHOP_LEN, RTNH_F, RT_SCOPES, RT_TABLE, type RouteScope, type RouteType } from './netlink-constants.js';
+import { AF_INET, NLA_TYPE_MASK, RTA, RTM_F_CLONED, RTMSG_LEN, RTN_NAMES, RTNEXTHOP_LEN, RTNH_F, RT_SCOPES, RT_TABLE, type RouteScope, type RouteType } from './netlink-constants.js';
 import { attrMap, decodeAttrs, ipv4Bytes, ipv4String, readS32, readU16, readU32, u32Bytes, type Attr, type NlMessage } from './netlink-codec.js';
 
 export interface RouteNexthop {
@@ -154,33 +154,59 @@ export function decodeRoute(msg: NlMessage): Route | null {
   const flags = readU32(p, 8);
   if ((flags & RTM_F_CLONED) !== 0) return null;
   const dstLen = p[1] ?? 0;
-  const attrs = new Map<number, Buffer>();
-  for (const a of decodeAttrs(p.subarray(RTMSG_LEN))) attrs.set(a.type, a.value);
-  const dst = attrs.get(RTA.DST);
-  const table = attrs.get(RTA.TABLE);
+  // Attributes are walked in place, the last of a type winning (as nla_parse and attrMap
+  // do), without an object or a Buffer view per attribute: a dump of a learned table is
+  // 100,000 routes.
+  let dst = -1;
+  let table = -1;
+  let gw = -1;
+  let oif = -1;
+  let prio = -1;
+  let src = -1;
+  let mp = -1;
+  let mpEnd = -1;
+  let off = RTMSG_LEN;
+  while (off + 4 <= p.length) {
+    const len = readU16(p, off);
+    if (len < 4 || off + len > p.length) break;
+    const type = readU16(p, off + 2) & NLA_TYPE_MASK;
+    const v = off + 4;
+    const vlen = len - 4;
+    if (type === RTA.DST) dst = vlen === 4 ? v : -1;
+    else if (type === RTA.TABLE) table = vlen >= 4 ? v : -1;
+    else if (type === RTA.GATEWAY) gw = vlen === 4 ? v : -1;
+    else if (type === RTA.OIF) oif = vlen >= 4 ? v : -1;
+    else if (type === RTA.PRIORITY) prio = vlen >= 4 ? v : -1;
+    else if (type === RTA.PREFSRC) src = vlen === 4 ? v : -1;
+    else if (type === RTA.MULTIPATH) {
+      mp = v;
+      mpEnd = off + len;
+    }
+    off += (len + 3) & ~3;
+  }
   const scopeNum = p[6] ?? 0;
   const typeNum = p[7] ?? 0;
   const route: Route = {
-    dst: `${dst?.length === 4 ? ipv4String(dst) : '0.0.0.0'}/${dstLen}`,
-    table: table && table.length >= 4 ? readU32(table) : (p[4] ?? 0),
+    dst: `${dst >= 0 ? ipv4At(p, dst) : '0.0.0.0'}/${dstLen}`,
+    table: table >= 0 ? readU32(p, table) : (p[4] ?? 0),
     protocol: p[5] ?? 0,
     type: RTN_NAMES[typeNum] ?? 'unspec',
     scope: SCOPE_BY_NUMBER.get(scopeNum) ?? scopeNum,
     tos: p[3] ?? 0,
     onlink: (flags & RTNH_F.ONLINK) !== 0,
   };
-  const gw = attrs.get(RTA.GATEWAY);
-  if (gw?.length === 4) route.gateway = ipv4String(gw);
-  const oif = attrs.get(RTA.OIF);
-  if (oif && oif.length >= 4) route.ifindex = readU32(oif);
-  const prio = attrs.get(RTA.PRIORITY);
-  if (prio && prio.length >= 4) route.priority = readU32(prio);
-  const src = attrs.get(RTA.PREFSRC);
-  if (src?.length === 4) route.prefsrc = ipv4String(src);
-  const mp = attrs.get(RTA.MULTIPATH);
-  if (mp) {
-    route.nexthops = decodeNexthops(mp);
+  if (gw >= 0) route.gateway = ipv4At(p, gw);
+  if (oif >= 0) route.ifindex = readU32(p, oif);
+  if (prio >= 0) route.priority = readU32(p, prio);
+  if (src >= 0) route.prefsrc = ipv4At(p, src);
+  if (mp >= 0) {
+    route.nexthops = decodeNexthops(p.subarray(mp, mpEnd));
     if (route.nexthops[0]?.onlink) route.onlink = true;
   }
   return route;
+}
+
+/** The dotted quad of the 4 bytes at `off`. */
+function ipv4At(b: Buffer, off: number): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
