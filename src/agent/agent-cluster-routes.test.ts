@@ -8,107 +8,46 @@
  * datastore. BGP, when the test says so, brings 10.65.1.0/26 via 10.0.0.9 (another next hop
  * than the datastore's) and 10.65.2.0/26, a block the datastore does not know.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Backend } from '../datastore/backend.js';
-import { Keys } from '../datastore/keys.js';
-import { MemoryBackend } from '../datastore/memory.js';
 import { describeRoute, routeKey, routeValue } from '../dataplane/bpf/codecs/routes.js';
 import { MemoryBpfKernel } from '../dataplane/bpf/memory-kernel.js';
-import { MemoryRouteKernel } from '../dataplane/legacy/memory-route-kernel.js';
 import { TABBY_LEARNED_ROUTE_PROTOCOL, TABBY_ROUTE_PROTOCOL } from '../dataplane/legacy/route-kernel.js';
 import { createLogger } from '../log/logger.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import { resolveAgentSettings } from './config.js';
-import { FakeBgpSession } from './fake-bgp-session.js';
+import { FakeNode } from './fake-node.js';
 import { FakeWorkloadWiring } from './fake-workload-wiring.js';
 
-let counter = 0;
-let dir: string;
-let backend: MemoryBackend;
-let kernel: MemoryRouteKernel;
-let sessions: Map<string, FakeBgpSession>;
-const agents: RunningAgent[] = [];
-const keys = new Keys('/calico');
+let node: FakeNode;
 
-/** close() is a no-op so a restarted agent can use the same store. */
-function shared(be: MemoryBackend): Backend {
-  return { get: (k) => be.get(k), list: (p) => be.list(p), create: (k, v, o) => be.create(k, v, o), update: (k, v, r) => be.update(k, v, r), delete: (k, r) => be.delete(k, r), watch: (p, r, h) => be.watch(p, r, h), close: async () => undefined };
-}
-
-async function start(clusterRoutes: 'datastore' | 'bgp' | undefined, opts: { bpf?: MemoryBpfKernel } = {}): Promise<RunningAgent> {
-  const settings = resolveAgentSettings({
-    hostname: 'node-a',
-    flags: { cniSocket: join(dir, 'cni.sock'), stateDir: join(dir, 'state'), httpListen: '127.0.0.1:0', defaultPoolCidr: '10.65.0.0/16', dataplane: opts.bpf ? 'bpf' : 'legacy', ...(clusterRoutes ? { clusterRoutes } : {}) },
-    env: {},
-  });
-  const bpf = opts.bpf;
-  sessions = new Map();
-  const agent = await startAgent({
-    settings,
-    backend: shared(backend),
-    platform: {
-      routeKernel: kernel,
-      wiring: new FakeWorkloadWiring(kernel),
-      hasIpipModule: async () => false,
-      enableForwarding: async () => undefined,
-      interfaces: () => ({ eth0: [{ address: '10.0.0.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '10.0.0.2/24' }] }),
-      ...(bpf ? { bpf: { probe: () => ({ ok: true }), kernel: () => bpf } } : {}),
-    },
-    logger: createLogger({ level: 'silent' }),
-    bgpTransport: { listen: false, sessionFactory: (o) => (sessions.set(o.peerAddress, new FakeBgpSession(o)), sessions.get(o.peerAddress)!) },
-    bgpConvergence: { settleMs: 20, maxWaitMs: 60_000, pollMs: 5 },
-  });
-  agents.push(agent);
-  return agent;
+function start(clusterRoutes: 'datastore' | 'bgp' | undefined, opts: { bpf?: MemoryBpfKernel } = {}): Promise<RunningAgent> {
+  return node.start({ ...(clusterRoutes ? { flags: { clusterRoutes } } : {}), ...opts });
 }
 
 /** The gateway of our route to `dst`, or undefined when there is none. */
 const via = (dst: string, protocol = TABBY_ROUTE_PROTOCOL): string | undefined => {
-  const r = kernel.get(dst);
+  const r = node.kernel.get(dst);
   return r && r.protocol === protocol ? (r.gateway ?? r.type) : undefined;
 };
 
-/** Waits (bounded) for the kernel to reach a state; the assertion is on the state, not the time. */
-async function until(what: string, f: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!f()) throw new Error(`timed out waiting for: ${what}; kernel: ${JSON.stringify(kernel.dump())}`);
-}
-
-async function session(addr: string): Promise<FakeBgpSession> {
-  await until(`a session with ${addr}`, () => sessions.has(addr));
-  return sessions.get(addr)!;
-}
-
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), `tabby-cr-${process.pid}-${counter++}-`));
-  backend = new MemoryBackend();
-  kernel = new MemoryRouteKernel({ links: ['eth0'] });
-  kernel.seed({ dst: '0.0.0.0/0', type: 'unicast', gateway: '10.0.0.1', ifName: 'eth0', protocol: 3 });
-  await backend.create(keys.resource({ plural: 'nodes', name: 'node-b' }), JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-b' }, spec: { bgp: { ipv4Address: '10.0.0.3/24' } } }));
-  await backend.create('/calico/ipam/v2/assignment/ipv4/block/10.65.1.0-26', JSON.stringify({ cidr: '10.65.1.0/26', affinity: 'host:node-b', allocations: [], unallocated: [], attributes: [], deleted: false }));
+  node = await FakeNode.create('cr');
+  await node.backend.create('/calico/ipam/v2/assignment/ipv4/block/10.65.1.0-26', JSON.stringify({ cidr: '10.65.1.0/26', affinity: 'host:node-b', allocations: [], unallocated: [], attributes: [], deleted: false }));
 });
 
-afterEach(async () => {
-  try {
-    for (const a of agents.splice(0)) await a.stop();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+afterEach(() => node.close());
 
 describe('--cluster-routes datastore (default)', () => {
   it('routes other nodes\' blocks by affinity; what BGP learns inside the pools changes nothing', async () => {
     const agent = await start(undefined);
     expect(agent.clusterRoutes()).toEqual({ source: 'datastore', bridging: false });
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
-    const s = await session('10.0.0.3');
+    const s = await node.session('10.0.0.3');
     s.establish();
     s.announce(['10.65.1.0/26', '10.65.2.0/26', '198.51.100.0/24'], '10.0.0.9');
     // The learned route outside the pools is programmed; the cluster ones are not.
-    await until('the bgp route', () => via('198.51.100.0/24', TABBY_LEARNED_ROUTE_PROTOCOL) === '10.0.0.9');
+    await node.until('the bgp route', () => via('198.51.100.0/24', TABBY_LEARNED_ROUTE_PROTOCOL) === '10.0.0.9');
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
     expect(via('10.65.2.0/26')).toBeUndefined();
   });
@@ -120,16 +59,16 @@ describe('--cluster-routes bgp', () => {
     expect(agent.clusterRoutes()).toEqual({ source: 'bgp', bridging: true });
     // Started, peer not up yet: the datastore's route bridges.
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
-    const s = await session('10.0.0.3');
+    const s = await node.session('10.0.0.3');
     s.establish();
     s.announce(['10.65.1.0/26', '10.65.2.0/26'], '10.0.0.9');
-    await until('learned next hops', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
-    await until('convergence (the peer up for the settle time)', () => !agent.clusterRoutes().bridging);
+    await node.until('learned next hops', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
+    await node.until('convergence (the peer up for the settle time)', () => !agent.clusterRoutes().bridging);
     expect(agent.clusterRoutes()).toEqual({ source: 'bgp', bridging: false });
     // The mesh peer goes away: the routes go with it although the datastore still says node-b owns the block.
     s.down();
-    await until('routes withdrawn', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === undefined);
-    expect(kernel.get('0.0.0.0/0')).toMatchObject({ gateway: '10.0.0.1', protocol: 3 });
+    await node.until('routes withdrawn', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === undefined);
+    expect(node.kernel.get('0.0.0.0/0')).toMatchObject({ gateway: '10.0.0.1', protocol: 3 });
   });
 
   it('bpf dataplane: the same messages, so the routes map follows BGP too (encapsulation included)', async () => {
@@ -140,21 +79,21 @@ describe('--cluster-routes bgp', () => {
     expect(agent.dataplaneMode).toBe('bpf');
     expect(remotes()).toEqual({ '10.65.1.0/26': '10.0.0.3' });
     // The pool now asks for IPIP: the speaker classifies its routes with it.
-    const pool = (await backend.list(keys.resourcePrefix('ippools'))).kvs[0]!;
+    const pool = (await node.backend.list(node.keys.resourcePrefix('ippools'))).kvs[0]!;
     const doc = JSON.parse(pool.value);
     doc.spec.ipipMode = 'Always';
-    await backend.update(pool.key, JSON.stringify(doc), pool.revision);
-    const s = await session('10.0.0.3');
+    await node.backend.update(pool.key, JSON.stringify(doc), pool.revision);
+    const s = await node.session('10.0.0.3');
     s.establish();
     s.announce(['10.65.2.0/26'], '10.0.0.9');
-    await until('the learned block in the routes map, and the bridged one gone', () => JSON.stringify(remotes()) === JSON.stringify({ '10.65.2.0/26': '10.0.0.9 ipip' }));
+    await node.until('the learned block in the routes map, and the bridged one gone', () => JSON.stringify(remotes()) === JSON.stringify({ '10.65.2.0/26': '10.0.0.9 ipip' }));
     expect(via('10.65.2.0/26')).toBeUndefined(); // a map entry, not a kernel route
   });
 
   it('refuses to start with --bgp disabled, saying why', async () => {
-    const settings = { ...resolveAgentSettings({ hostname: 'node-a', flags: { httpListen: '127.0.0.1:0', cniSocket: join(dir, 'x.sock'), stateDir: join(dir, 's') } }), bgp: 'disabled' as const, clusterRoutes: 'bgp' as const };
+    const settings = { ...resolveAgentSettings({ hostname: 'node-a', flags: { httpListen: '127.0.0.1:0', cniSocket: join(node.dir, 'x.sock'), stateDir: join(node.dir, 's') } }), bgp: 'disabled' as const, clusterRoutes: 'bgp' as const };
     await expect(
-      startAgent({ settings, backend: shared(backend), platform: { routeKernel: kernel, wiring: new FakeWorkloadWiring(kernel), hasIpipModule: async () => false, enableForwarding: async () => undefined, interfaces: () => ({}) }, logger: createLogger({ level: 'silent' }) }),
+      startAgent({ settings, backend: node.sharedBackend(), platform: { routeKernel: node.kernel, wiring: new FakeWorkloadWiring(node.kernel), hasIpipModule: async () => false, enableForwarding: async () => undefined, interfaces: () => ({}) }, logger: createLogger({ level: 'silent' }) }),
     ).rejects.toMatchObject({ code: 'AGENT_CONFIG', message: expect.stringContaining('--cluster-routes bgp needs the BGP speaker, but --bgp is disabled') });
   });
 });
@@ -163,25 +102,23 @@ describe('a mode change across a restart', () => {
   it('datastore -> bgp: the previous routes stay while BGP comes up, then what BGP does not bring is removed', async () => {
     const first = await start('datastore');
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
-    await first.stop();
-    agents.splice(agents.indexOf(first), 1);
+    await node.stop(first);
 
     await start('bgp');
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
-    const s = await session('10.0.0.3');
+    const s = await node.session('10.0.0.3');
     s.establish();
     s.announce(['10.65.2.0/26'], '10.0.0.3');
-    await until('converged on BGP', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === '10.0.0.3');
+    await node.until('converged on BGP', () => via('10.65.1.0/26') === undefined && via('10.65.2.0/26') === '10.0.0.3');
   });
 
   it('bgp -> datastore: learned routes the datastore does not confirm are removed, the rest re-pointed', async () => {
-    await start('bgp');
-    const s = await session('10.0.0.3');
+    const first = await start('bgp');
+    const s = await node.session('10.0.0.3');
     s.establish();
     s.announce(['10.65.1.0/26', '10.65.2.0/26'], '10.0.0.9');
-    await until('learned routes', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
-    const first = agents.pop()!;
-    await first.stop();
+    await node.until('learned routes', () => via('10.65.1.0/26') === '10.0.0.9' && via('10.65.2.0/26') === '10.0.0.9');
+    await node.stop(first);
 
     await start('datastore');
     expect(via('10.65.1.0/26')).toBe('10.0.0.3');
