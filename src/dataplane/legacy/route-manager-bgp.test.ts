@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManagerApplyError } from '../driver.js';
+import { applyManagers, type ApplyFailure } from '../driver.js';
 import type { DataplaneMessage, RouteUpdate } from '../messages.js';
 import { MemoryRouteKernel } from './memory-route-kernel.js';
 import { TABBY_ROUTE_PROTOCOL as P } from './route-kernel.js';
@@ -20,15 +20,8 @@ function setup(opts: Partial<RouteManagerOptions> = {}) {
   return { kernel, mgr, send, infos, plain };
 }
 
-async function failuresOf(mgr: RouteManager) {
-  try {
-    await mgr.apply();
-    return [];
-  } catch (err) {
-    if (err instanceof ManagerApplyError) return err.failures;
-    throw err;
-  }
-}
+/** One apply's failures, as the dataplane reports them (applyManagers). */
+const failuresOf = async (mgr: RouteManager): Promise<ApplyFailure[]> => (await applyManagers([mgr], true)).failures;
 
 describe('RouteManager: routes learned from BGP (routeType bgp)', () => {
   it('programs them via the next hop with no device pinned, unencapsulated, and removes them', async () => {

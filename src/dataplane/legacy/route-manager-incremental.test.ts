@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManagerApplyError, type ApplyFailure } from '../driver.js';
+import { applyManagers, type ApplyFailure } from '../driver.js';
 import type { DataplaneMessage, RouteUpdate } from '../messages.js';
 import { MemoryRouteKernel } from './memory-route-kernel.js';
 import { TABBY_ROUTE_PROTOCOL as P, type KernelRoute, type ListRoutesFilter, type RouteKernel, type RouteWriteOp } from './route-kernel.js';
@@ -51,15 +51,8 @@ function setup() {
   return { memory, kernel, mgr, send, infos };
 }
 
-async function failuresOf(mgr: RouteManager): Promise<ApplyFailure[]> {
-  try {
-    await mgr.apply();
-    return [];
-  } catch (err) {
-    if (err instanceof ManagerApplyError) return err.failures;
-    throw err;
-  }
-}
+/** One apply's failures, as the dataplane reports them (applyManagers). */
+const failuresOf = async (mgr: RouteManager): Promise<ApplyFailure[]> => (await applyManagers([mgr], true)).failures;
 
 describe('RouteManager: incremental apply', () => {
   it('after one change does no dump and exactly one write, in one batch', async () => {
