@@ -1,13 +1,13 @@
 /**
  * The calculation graph: syncer updates in, dataplane messages out.
  *
- *   syncer ──updates──► FactsStore ──facts──► computeDesiredState(facts, localNode)
- *          ──status───►     │                          │ desired state
+ *   syncer ──updates──► FactsStore ──facts──► computeDatastoreState(facts, localNode)
+ *          ──status───►     │                          │ hosts, pools, endpoints, their routes
  *                           │                          ▼
- *                           │               diffDesiredState(last, next)
- *                           │                          │ Update/Remove messages
- *                           ▼                          ▼
- *                     (ignored kinds)            sink (the Sequencer)
+ *                           │        diff, then per changed destination: preferredRoute
+ *                           │        (datastore route vs learned one)   │ Update/Remove
+ *                           ▼                                           ▼
+ *                     (ignored kinds)                            sink (the Sequencer)
  *   BGP speaker ──onExternalRoutes──► FactsStore.externalRoutes ('bgp' routes; with
  *                                     clusterRoutes 'bgp' also remote-block/-workload)
  *   agent ──onBgpConverged──► ends the startup bridge (clusterRoutes 'bgp' only)

@@ -17,7 +17,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-export function diffMap<K, V extends DataplaneMessage>(prev: Map<K, V>, next: Map<K, V>, remove: (key: K, old: V) => DataplaneMessage, out: DataplaneMessage[]): void {
+function diffMap<K, V extends DataplaneMessage>(prev: Map<K, V>, next: Map<K, V>, remove: (key: K, old: V) => DataplaneMessage, out: DataplaneMessage[]): void {
   for (const [k, v] of next) {
     const old = prev.get(k);
     if (!old || !sameValue(old, v)) out.push(v);
