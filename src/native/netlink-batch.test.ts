@@ -1,4 +1,4 @@
-// Batches over a fake kernel: NetlinkSocket.requestBatch/sendBatch (sequence numbers, flags,
+// Batches over a fake kernel: NetlinkSocket.sendBatch (sequence numbers, flags,
 // replies matched by sequence whatever their order, a dropped reply, errors built like a
 // single request's) and NetlinkRoutes.writeBatch (per-op validation, one link lookup per
 // device name, create/replace/delete encodings, absent deletes as success).
@@ -11,7 +11,23 @@ import { NLMSG, NLMSGERR_ATTR, NLM_F, RTM } from './netlink-constants.js';
 import { decodeMessages, encodeAttrs, encodeMessage, s32Bytes, stringBytes, type NlMessage } from './netlink-codec.js';
 import { decodeRoute } from './netlink-route-codec.js';
 import { BATCH_SLICE, NetlinkRoutes, type RouteBatchOp } from './netlink-routes.js';
-import { NetlinkSocket, kernelError, matchReplies, type NetlinkBatchItem } from './netlink-socket.js';
+import { NetlinkSocket, kernelError, matchReplies, type BatchCall, type NetlinkRequest } from './netlink-socket.js';
+
+/** Arbitrary requests as one batch: encoded here, sent with sendBatch. */
+interface NetlinkBatchItem {
+  request: NetlinkRequest;
+  call: BatchCall;
+}
+function requestBatch(socket: NetlinkSocket, items: readonly NetlinkBatchItem[], opts: { netns?: string } = {}) {
+  const parts = items.map(({ request: r }) => encodeMessage({ type: r.type, flags: r.flags, seq: 0, header: r.header, attrs: r.attrs ?? [] }));
+  const offsets: number[] = [];
+  let len = 0;
+  for (const m of parts) {
+    offsets.push(len);
+    len += m.length;
+  }
+  return socket.sendBatch({ bytes: Buffer.concat(parts, len), offsets, call: (i) => items[i]!.call }, opts);
+}
 
 /** The kernel's answer to one message: 0 (ACK), an errno, or an errno with extended-ACK text. */
 type Answer = number | { errno: number; text: string };
@@ -80,14 +96,14 @@ function fakeKernel(answer: (m: NlMessage) => Answer | null, links: Record<strin
 
 const blackhole = (dst: string): RouteBatchOp => ({ op: 'replace', route: { dst, type: 'blackhole', protocol: 84 } });
 
-describe('NetlinkSocket.requestBatch', () => {
+describe('NetlinkSocket.sendBatch', () => {
   it('sends every request with its own sequence number, NLM_F_REQUEST and NLM_F_ACK, in one native call', async () => {
     const k = fakeKernel(() => 0);
     const items: NetlinkBatchItem[] = [1, 2, 3].map((i) => ({
       request: { type: RTM.NEWROUTE, flags: NLM_F.CREATE, header: Buffer.alloc(12, i) },
       call: { op: 'RTM_NEWROUTE', what: `write ${i}` },
     }));
-    expect(await new NetlinkSocket(k.binding).requestBatch(items)).toEqual([undefined, undefined, undefined]);
+    expect(await requestBatch(new NetlinkSocket(k.binding), items)).toEqual([undefined, undefined, undefined]);
     expect(k.batches).toBe(1);
     expect(k.sent.map((m) => m.flags)).toEqual(Array(3).fill(NLM_F.CREATE | NLM_F.REQUEST | NLM_F.ACK));
     expect(k.sent.map((m) => m.payload[0])).toEqual([1, 2, 3]);
@@ -102,7 +118,7 @@ describe('NetlinkSocket.requestBatch', () => {
       request: { type: RTM.NEWROUTE, flags: 0, header: Buffer.alloc(12, i) },
       call: { op: 'RTM_NEWROUTE', what: `write ${i}`, hints: { ENETUNREACH: 'add a route to the gateway' } },
     }));
-    const results = await new NetlinkSocket(k.binding).requestBatch(items, { netns: '/run/netns/x' });
+    const results = await requestBatch(new NetlinkSocket(k.binding), items, { netns: '/run/netns/x' });
     expect(results[0]).toBeUndefined();
     expect(results[2]).toBeUndefined();
     // Exactly the error a single request would have thrown.
@@ -115,7 +131,7 @@ describe('NetlinkSocket.requestBatch', () => {
   it('fails a request whose reply never came with ENOBUFS, and only that one', async () => {
     const k = fakeKernel((m) => (m.payload[0] === 2 ? null : 0));
     const items: NetlinkBatchItem[] = [1, 2, 3].map((i) => ({ request: { type: RTM.DELROUTE, flags: 0, header: Buffer.alloc(12, i) }, call: { op: 'RTM_DELROUTE', what: `delete ${i}` } }));
-    const results = await new NetlinkSocket(k.binding).requestBatch(items);
+    const results = await requestBatch(new NetlinkSocket(k.binding), items);
     expect(results[0]).toBeUndefined();
     expect(results[2]).toBeUndefined();
     expect(results[1]).toMatchObject({ op: 'RTM_DELROUTE', code: 'ENOBUFS' });
@@ -124,14 +140,14 @@ describe('NetlinkSocket.requestBatch', () => {
 
   it('refuses a dump before any native call, and sends nothing for an empty batch', async () => {
     const socket = new NetlinkSocket(forbiddenBinding());
-    await expect(socket.requestBatch([{ request: { type: RTM.GETROUTE, flags: NLM_F.DUMP, header: Buffer.alloc(12) }, call: { op: 'RTM_GETROUTE', what: 'list' } }])).rejects.toMatchObject({
+    await expect(requestBatch(socket, [{ request: { type: RTM.GETROUTE, flags: NLM_F.DUMP, header: Buffer.alloc(12) }, call: { op: 'RTM_GETROUTE', what: 'list' } }])).rejects.toMatchObject({
       code: 'EINVAL',
       message: expect.stringMatching(/request #0 \(RTM_GETROUTE\) is a dump/),
     });
     // NLM_F_DUMP's bits on a NEW message are REPLACE|EXCL, not a dump: that one is sent.
-    await expect(socket.requestBatch([{ request: { type: RTM.NEWROUTE, flags: NLM_F.REPLACE | NLM_F.EXCL, header: Buffer.alloc(12) }, call: { op: 'x', what: 'x' } }])).rejects.toBeInstanceOf(NativeCalled);
-    expect(await socket.requestBatch([])).toEqual([]);
-    await expect(socket.requestBatch([], { netns: 'relative/path' })).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(requestBatch(socket, [{ request: { type: RTM.NEWROUTE, flags: NLM_F.REPLACE | NLM_F.EXCL, header: Buffer.alloc(12) }, call: { op: 'x', what: 'x' } }])).rejects.toBeInstanceOf(NativeCalled);
+    expect(await requestBatch(socket, [])).toEqual([]);
+    await expect(requestBatch(socket, [], { netns: 'relative/path' })).rejects.toMatchObject({ code: 'EINVAL' });
   });
 
   it('falls back to one exchange per request on a binding without the batch call', async () => {
@@ -144,7 +160,7 @@ describe('NetlinkSocket.requestBatch', () => {
       },
     };
     const items: NetlinkBatchItem[] = [1, 2].map((i) => ({ request: { type: RTM.NEWROUTE, flags: 0, header: Buffer.alloc(12, i) }, call: { op: 'RTM_NEWROUTE', what: `w${i}` } }));
-    const results = await new NetlinkSocket(binding).requestBatch(items);
+    const results = await requestBatch(new NetlinkSocket(binding), items);
     expect(seen).toHaveLength(2);
     expect(results[0]).toBeUndefined();
     expect(results[1]).toMatchObject({ code: 'EINVAL' });

@@ -32,12 +32,6 @@ export interface NetlinkRequest {
   attrs?: readonly Attr[];
 }
 
-/** One write of a batch: the request and how to report its failure (`call.netns` is the batch's). */
-export interface NetlinkBatchItem {
-  request: NetlinkRequest;
-  call: BatchCall;
-}
-
 export type BatchCall = Omit<NetlinkCall, 'netns'>;
 
 /**
@@ -103,32 +97,17 @@ export class NetlinkSocket {
     return decodeReply(reply, call);
   }
 
-  /**
-   * Many writes on one socket, off the event loop: every request gets its own sequence
-   * number and NLM_F_ACK, the addon sends them several per syscall (netlinkBatchAsync), and
-   * each settles on its own: undefined for an ACK, or the NativeError `request` would have
-   * thrown for its error reply. A request whose reply the kernel dropped fails with ENOBUFS
-   * (its outcome is unknown). Rejects only when the batch as a whole fails (namespace,
-   * socket).
-   */
-  async requestBatch(items: readonly NetlinkBatchItem[], opts: { netns?: string | undefined } = {}): Promise<NetlinkBatchResult[]> {
-    const offsets: number[] = [];
-    const parts: Buffer[] = [];
-    let len = 0;
-    for (const { request } of items) {
-      const m = encodeMessage({ type: request.type, flags: request.flags, seq: 0, header: request.header, attrs: request.attrs ?? [] });
-      offsets.push(len);
-      parts.push(m);
-      len += m.length;
-    }
-    return this.sendBatch({ bytes: Buffer.concat(parts, len), offsets, call: (i) => (items[i] as NetlinkBatchItem).call }, opts);
-  }
+
 
   /**
-   * requestBatch for messages already encoded (RouteBatchEncoder writes 100,000 routes
-   * without allocating per route). `batch.bytes` is modified: sequence numbers and flags are
-   * stamped in place. Falls back to one exchange per message on a binding without the batch
-   * call.
+   * Many writes on one socket, off the event loop, already encoded (RouteBatchEncoder
+   * writes 100,000 routes without allocating per route): every message gets its own
+   * sequence number and NLM_F_REQUEST|NLM_F_ACK, stamped in place in `batch.bytes`; the
+   * addon sends them several per syscall (netlinkBatchAsync), and each settles on its own:
+   * undefined for success, or the NativeError `request` would have thrown for its error
+   * reply. A message whose reply the kernel dropped fails with ENOBUFS (its outcome is
+   * unknown). Rejects only when the batch as a whole fails (namespace, socket). Falls back
+   * to one exchange per message on a binding without the batch call.
    */
   async sendBatch(batch: EncodedBatch, opts: { netns?: string | undefined } = {}): Promise<NetlinkBatchResult[]> {
     const op = 'netlinkBatch';
