@@ -127,10 +127,11 @@ export class LearnedRoutesManager implements Manager {
 }
 
 /**
- * Removes every route of one protocol, on the first apply after InSync and after each
- * resync request (until then a restarting agent might still want them). bpf mode uses it
- * for protocol 84, which nothing programs there. It lists that protocol only, so it costs
- * nothing next to a full table of learned routes.
+ * Removes every route of one protocol, on the first apply after InSync (until then a
+ * restarting agent might still want them), and again only if that apply left some behind.
+ * bpf mode uses it for protocol 84, which nothing programs there: such routes come from a
+ * legacy run before this one, so a periodic resync has nothing to find, and each look
+ * would cost a dump of the whole table (a full table of learned routes is 100,000).
  */
 export class ProtocolSweeper implements Manager {
   readonly name = STALE_ROUTES_SWEEPER;
@@ -143,10 +144,6 @@ export class ProtocolSweeper implements Manager {
     if (msg.type !== 'InSync' || this.#inSync) return;
     this.#inSync = true;
     this.#due = true;
-  }
-
-  requestResync(): void {
-    if (this.#inSync) this.#due = true;
   }
 
   async apply(): Promise<void> {
