@@ -62,6 +62,8 @@
  * CPU s: utime+stime deltas of the receiving process from /proc/<pid>/stat (10 ms ticks).
  * Memory: VmRSS at done minus VmRSS of the idle receiver before its first round, per prefix
  * (first round of each feeder); BIRD's `show memory` tables + attributes too.
+ * TABBY_BENCH_AGENT_FLAGS: extra node flags for the agent, space-separated (NODE_OPTIONS
+ * refuses some, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the agent's rounds).
  * This reports, it never asserts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -103,6 +105,8 @@ function feedList(): FeedName[] {
 const N = arg('prefixes', 100_000);
 const ROUNDS = arg('rounds', 2);
 const ROUND_TIMEOUT_S = arg('round-timeout', 600);
+/** Extra node flags for the agent (see the header). */
+const AGENT_NODE_FLAGS = (process.env.TABBY_BENCH_AGENT_FLAGS ?? '').split(' ').filter(Boolean);
 const REPLAY_CHILD = process.argv.includes('--replay-feeder');
 const FEEDER_AS = 65001;
 const LOCAL_AS = 64512;
@@ -326,7 +330,7 @@ async function startAgentIn(ns: Netns, dir: string, uplink: string, spawned: (a:
   const log = join(dir, 'agent.log');
   const fd = openSync(log, 'a');
   const argv = inNs(ns, [
-    process.execPath, join(ROOT, 'dist', 'cli', 'main.js'), 'agent',
+    process.execPath, ...AGENT_NODE_FLAGS, join(ROOT, 'dist', 'cli', 'main.js'), 'agent',
     `--node-name=${NODE}`, `--etcd-endpoints=${ETCD}`, '--dataplane=legacy', `--state-dir=${join(dir, 'state')}`, `--cni-socket=${join(dir, 'cni.sock')}`,
     `--http-listen=${AGENT_HTTP}`, `--uplink=${uplink}`, `--node-ip=${receiverAddress('tabby')}/29`, `--default-pool-cidr=${POOL_CIDR}`, '--log-level=warn',
   ]);

@@ -12,8 +12,6 @@
 #include <cstring>
 #include <functional>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "errors.h"
@@ -183,10 +181,12 @@ constexpr int kBatchRcvbuf = 8 * 1024 * 1024;
 // Datagrams per recvmmsg: one ACK each.
 constexpr unsigned kRecvSlots = 256;
 
+// A batch as copied from JS. Message i carries sequence number firstSeq + i (ReadBatch
+// checks it), so a reply's message is found by subtraction, with no table.
 struct Batch {
   std::vector<uint8_t> bytes;
   std::vector<size_t> offsets;  // start of each message; offsets.size() is the message count
-  std::vector<uint32_t> seqs;
+  uint32_t firstSeq = 0;
   size_t largest = 0;
 };
 
@@ -196,6 +196,8 @@ bool IsDump(const struct nlmsghdr& h) {
 }
 
 // Checks the batch (on the JS thread) and copies it, recording where each message starts.
+// This runs for every message of a 100,000-route batch on the JS thread: the checks are a
+// few comparisons, and a message's description is built only when it fails one.
 Batch ReadBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "netlinkBatch";
@@ -205,34 +207,40 @@ Batch ReadBatch(const Napi::CallbackInfo& info) {
   b.bytes.assign(reqBuf.Data(), reqBuf.Data() + reqBuf.Length());
   const size_t size = b.bytes.size();
   if (size == 0) Fail(env, op, EINVAL, "the batch is empty: send at least one message");
-  std::unordered_map<uint32_t, size_t> seen;
+  b.offsets.reserve(size / (NLMSG_HDRLEN + sizeof(struct rtmsg)) + 1);
+  auto where = [](size_t i, size_t off) { return "message #" + std::to_string(i) + " (at byte " + std::to_string(off) + ")"; };
   size_t off = 0;
   while (off < size) {
     const size_t i = b.offsets.size();
-    const std::string where = "message #" + std::to_string(i) + " (at byte " + std::to_string(off) + ")";
     if (size - off < sizeof(struct nlmsghdr)) {
-      Fail(env, op, EINVAL, where + ": only " + std::to_string(size - off) + " bytes left, shorter than a netlink header");
+      Fail(env, op, EINVAL, where(i, off) + ": only " + std::to_string(size - off) + " bytes left, shorter than a netlink header");
     }
     struct nlmsghdr h;
     memcpy(&h, b.bytes.data() + off, sizeof(h));
     if (h.nlmsg_len < sizeof(struct nlmsghdr) || h.nlmsg_len > size - off) {
-      Fail(env, op, EINVAL, where + ": nlmsg_len " + std::to_string(h.nlmsg_len) + " does not fit (" +
+      Fail(env, op, EINVAL, where(i, off) + ": nlmsg_len " + std::to_string(h.nlmsg_len) + " does not fit (" +
                                 std::to_string(size - off) + " bytes left, a header is 16)");
     }
     if (h.nlmsg_type < NLMSG_MIN_TYPE) {
-      Fail(env, op, EINVAL, where + ": type " + std::to_string(h.nlmsg_type) + " is a netlink control message, not a request");
+      Fail(env, op, EINVAL, where(i, off) + ": type " + std::to_string(h.nlmsg_type) + " is a netlink control message, not a request");
     }
     if ((h.nlmsg_flags & NLM_F_REQUEST) == 0 || (h.nlmsg_flags & NLM_F_ACK) == 0) {
-      Fail(env, op, EINVAL, where + ": needs NLM_F_REQUEST and NLM_F_ACK (the ACK is how its outcome is known)");
+      Fail(env, op, EINVAL, where(i, off) + ": needs NLM_F_REQUEST and NLM_F_ACK (the ACK is how its outcome is known)");
     }
-    if (IsDump(h)) Fail(env, op, EINVAL, where + ": is a dump; a batch carries writes (send dumps with netlinkRequest)");
-    auto [it, fresh] = seen.emplace(h.nlmsg_seq, i);
-    if (!fresh) {
-      Fail(env, op, EINVAL, where + ": repeats sequence number " + std::to_string(h.nlmsg_seq) + " of message #" +
-                                std::to_string(it->second) + "; replies are matched by it");
+    if (IsDump(h)) Fail(env, op, EINVAL, where(i, off) + ": is a dump; a batch carries writes (send dumps with netlinkRequest)");
+    if (i == 0) b.firstSeq = h.nlmsg_seq;
+    const uint32_t expected = b.firstSeq + static_cast<uint32_t>(i);  // wraps like the kernel's u32
+    if (h.nlmsg_seq != expected) {
+      // Consecutive numbers are distinct, so an earlier message's number is this one's offset from the first.
+      const uint32_t earlier = h.nlmsg_seq - b.firstSeq;
+      if (earlier < i) {
+        Fail(env, op, EINVAL, where(i, off) + ": repeats sequence number " + std::to_string(h.nlmsg_seq) + " of message #" +
+                                  std::to_string(earlier) + "; replies are matched by it");
+      }
+      Fail(env, op, EINVAL, where(i, off) + ": has sequence number " + std::to_string(h.nlmsg_seq) + ", not " + std::to_string(expected) +
+                                "; a batch's messages are numbered consecutively (replies are matched by it)");
     }
     b.offsets.push_back(off);
-    b.seqs.push_back(h.nlmsg_seq);
     b.largest = std::max<size_t>(b.largest, h.nlmsg_len);
     // The kernel steps to the next message by the aligned length; the last may end unpadded.
     off += std::min<size_t>(NLMSG_ALIGN(h.nlmsg_len), size - off);
@@ -252,33 +260,31 @@ size_t GrowReceiveBuffer(int sock) {
   return static_cast<size_t>(got);
 }
 
-// Appends a success ACK for `req` as the kernel writes one on a NETLINK_CAP_ACK socket.
-void AppendAck(std::vector<uint8_t>& out, const struct nlmsghdr& req) {
+// Appends an NLMSG_OVERRUN header carrying `seq`: "this message's reply was lost".
+void AppendOverrun(std::vector<uint8_t>& out, uint32_t seq) {
   struct nlmsghdr h;
   memset(&h, 0, sizeof(h));
-  h.nlmsg_len = NLMSG_LENGTH(sizeof(struct nlmsgerr));
-  h.nlmsg_type = NLMSG_ERROR;
-  h.nlmsg_flags = NLM_F_CAPPED;
-  h.nlmsg_seq = req.nlmsg_seq;
-  struct nlmsgerr e;
-  memset(&e, 0, sizeof(e));
-  e.msg = req;
+  h.nlmsg_len = NLMSG_HDRLEN;
+  h.nlmsg_type = NLMSG_OVERRUN;
+  h.nlmsg_seq = seq;
   const size_t at = out.size();
-  out.resize(at + NLMSG_ALIGN(h.nlmsg_len), 0);
+  out.resize(at + NLMSG_HDRLEN);
   memcpy(out.data() + at, &h, sizeof(h));
-  memcpy(out.data() + at + NLMSG_HDRLEN, &e, sizeof(e));
 }
 
-// Sends the batch chunk by chunk on one socket and collects the NLMSG_ERROR reply (ACK or
-// error) of every message, in arrival order. A message whose reply was lost has none; the
-// caller reports it. No JS in here: it runs on a libuv worker thread. Throws NativeFailure.
+// Sends the batch chunk by chunk on one socket and returns what is not a plain success:
+// the kernel's error reply of each message that failed (in arrival order), and an
+// NLMSG_OVERRUN with the sequence number of each message whose reply was lost. A message
+// named by neither succeeded. No JS in here: it runs on a libuv worker thread. Throws
+// NativeFailure.
 //
 // Errors only: the kernel answers a message without NLM_F_ACK only when it fails, so the
 // flag is cleared and each chunk ends with an NLMSG_NOOP that asks for an ACK. The kernel
 // handles a chunk's messages in order, so when that ACK arrives every error of the chunk
-// has too, and each message without one succeeded: its ACK is written here instead of
-// being built, queued and read back per route (a full table is 100,000 of them). After an
-// overflow (ENOBUFS) silence proves nothing, and those messages are left unanswered.
+// has too, and each message without one succeeded: nothing is built, queued, copied or
+// read back per successful route (a full table is 100,000 of them). After an overflow
+// (ENOBUFS) silence proves nothing, and the chunk's messages without a reply are reported
+// as overruns.
 std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
   std::vector<uint8_t> out;
   for (size_t off : b.offsets) {
@@ -287,14 +293,14 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
     h.nlmsg_flags &= ~NLM_F_ACK;
     memcpy(b.bytes.data() + off, &h, sizeof(h));
   }
-  std::unordered_set<uint32_t> used(b.seqs.begin(), b.seqs.end());
+  const size_t n = b.offsets.size();
+  // The batch holds firstSeq .. firstSeq + n - 1, so the number before them is free.
   struct nlmsghdr marker;
   memset(&marker, 0, sizeof(marker));
   marker.nlmsg_len = NLMSG_HDRLEN;
   marker.nlmsg_type = NLMSG_NOOP;
   marker.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  marker.nlmsg_seq = 0xfffffff0u;
-  while (used.count(marker.nlmsg_seq) != 0) --marker.nlmsg_seq;
+  marker.nlmsg_seq = b.firstSeq - 1;
   NetnsGuard ns(netns);
   Fd sock{OpenSocket(ns)};
   size_t perChunk = std::max<size_t>(1, GrowReceiveBuffer(sock.fd) / kAckBudget);
@@ -309,10 +315,8 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
   std::vector<struct iovec> iov(kRecvSlots);
   std::vector<struct mmsghdr> msgs(kRecvSlots);
 
-  const size_t n = b.offsets.size();
   const size_t size = b.bytes.size();
-  out.reserve(n * 40);
-  std::unordered_set<uint32_t> pending;
+  std::vector<uint8_t> replied(n, 0);
   size_t first = 0;
   while (first < n) {
     // The chunk: messages [first, last), at most kChunkBytes (at least one) and perChunk.
@@ -321,8 +325,6 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
     size_t last = first + 1;
     while (last < n && last - first < perChunk && endOf(last) - begin <= kChunkBytes) ++last;
     const size_t end = endOf(last - 1);
-    pending.clear();
-    for (size_t i = first; i < last; ++i) pending.insert(b.seqs[i]);
 
     // One datagram: the chunk's messages, then the marker. The kernel steps by aligned
     // lengths, so a chunk whose last message ends unpadded gets its padding here.
@@ -362,12 +364,12 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS && !overflowed) {
-          // Some ACKs were dropped: read what is queued, and make later chunks smaller.
+          // Some replies were dropped: read what is queued, and make later chunks smaller.
           overflowed = true;
           perChunk = std::max<size_t>(1, perChunk / 2);
           continue;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the rest is lost: the caller says so per message
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // the rest is lost: reported below
         throw NativeFailure{"recv", errno, "netlink replies of a batch lost" + ns.Where(), ""};
       }
       for (int k = 0; k < got; ++k) {
@@ -383,23 +385,24 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
           if (nh.nlmsg_len < sizeof(struct nlmsghdr) || off + nh.nlmsg_len > len) {
             throw NativeFailure{"netlinkBatch", EBADMSG, "the kernel sent a malformed netlink message" + ns.Where(), ""};
           }
-          if (nh.nlmsg_type == NLMSG_ERROR && nh.nlmsg_seq == marker.nlmsg_seq) {
-            chunkDone = true;
-          } else if (nh.nlmsg_type == NLMSG_ERROR && pending.erase(nh.nlmsg_seq) == 1) {
-            out.insert(out.end(), data + off, data + off + nh.nlmsg_len);
-            out.resize(NLMSG_ALIGN(out.size()), 0);  // back to back, each at an aligned offset
+          // Message i of the batch has sequence number firstSeq + i; anything else is not ours.
+          const size_t i = static_cast<uint32_t>(nh.nlmsg_seq - b.firstSeq);
+          if (nh.nlmsg_type == NLMSG_ERROR) {
+            if (nh.nlmsg_seq == marker.nlmsg_seq) {
+              chunkDone = true;
+            } else if (i >= first && i < last && !replied[i]) {
+              replied[i] = 1;
+              out.insert(out.end(), data + off, data + off + nh.nlmsg_len);
+              out.resize(NLMSG_ALIGN(out.size()), 0);  // back to back, each at an aligned offset
+            }
           }
           off += NLMSG_ALIGN(nh.nlmsg_len);
         }
       }
     }
-    if (chunkDone && !overflowed) {
+    if (!chunkDone || overflowed) {
       for (size_t i = first; i < last; ++i) {
-        if (pending.count(b.seqs[i]) == 0) continue;
-        struct nlmsghdr h;
-        memcpy(&h, b.bytes.data() + b.offsets[i], sizeof(h));
-        h.nlmsg_flags |= NLM_F_ACK;  // echo the request as it was given
-        AppendAck(out, h);
+        if (!replied[i]) AppendOverrun(out, b.firstSeq + static_cast<uint32_t>(i));
       }
     }
     first = last;

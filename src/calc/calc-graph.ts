@@ -104,7 +104,7 @@ export class CalcGraph {
       const before = this.facts.externalRoutes.get(m.dst);
       if (!this.facts.applyExternalRoute(m)) continue;
       const dsRoute = ds.get(m.dst);
-      this.settle(m.dst, this.winner(dsRoute, before, this.learnedFor), this.winner(dsRoute, this.facts.externalRoutes.get(m.dst), this.learnedFor), out);
+      this.settle(m.dst, this.winner(dsRoute, before, this.learnedFor), this.winner(dsRoute, this.facts.kept(m), this.learnedFor), out);
     }
     if (out.length > 0) this.opts.sink.push(out);
   }

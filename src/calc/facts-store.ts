@@ -39,11 +39,17 @@ export class FactsStore implements CalcFacts {
 
   /** One message of applyExternalRoutes; returns whether it changed anything. */
   applyExternalRoute(m: RouteUpdate | RouteRemove): boolean {
-    if (m.type === 'RouteUpdate' && this.keeps(m.routeType)) {
-      this.externalRoutes.set(m.dst, m);
+    const kept = this.kept(m);
+    if (kept) {
+      this.externalRoutes.set(m.dst, kept);
       return true;
     }
     return this.externalRoutes.delete(m.dst);
+  }
+
+  /** What externalRoutes holds for m.dst once m is applied (m itself, or nothing). */
+  kept(m: RouteUpdate | RouteRemove): RouteUpdate | undefined {
+    return m.type === 'RouteUpdate' && this.keeps(m.routeType) ? m : undefined;
   }
 
   private keeps(t: RouteUpdate['routeType']): boolean {

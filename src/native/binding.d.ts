@@ -197,11 +197,14 @@ export interface RawBinding {
   netlinkRequestAsync(request: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
   /**
    * Many writes on one socket, on a libuv worker thread (native/netlink.cc): `requests` is
-   * complete messages back to back, each with NLM_F_REQUEST, NLM_F_ACK and a distinct
-   * sequence number, none a dump (else EINVAL naming the message, before anything is sent).
-   * Resolves with the NLMSG_ERROR reply (ACK or error) of each message, back to back in
-   * arrival order, to be matched by sequence number; a message with no reply had it dropped
-   * (its outcome is unknown). Only socket and namespace failures reject.
+   * complete messages back to back, each with NLM_F_REQUEST and NLM_F_ACK, numbered
+   * consecutively (message i has the first one's sequence number + i), none a dump (else
+   * EINVAL naming the message, before anything is sent). Resolves with what is not a plain
+   * success, back to back, to be matched by sequence number: the kernel's NLMSG_ERROR reply
+   * of each message that failed, in arrival order, and an NLMSG_OVERRUN header for each
+   * message whose reply was dropped (its outcome is unknown). A message named by neither
+   * succeeded, so a batch that succeeds resolves with an empty Buffer. Only socket and
+   * namespace failures reject.
    */
   netlinkBatchAsync(requests: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
   /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */

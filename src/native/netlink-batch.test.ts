@@ -55,8 +55,9 @@ interface FakeKernel {
 }
 
 /**
- * netlinkBatchAsync answering each message with `answer(msg)` (null: the reply is dropped),
- * replies in reverse order to prove matching is by sequence number; netlinkRequest answers
+ * netlinkBatchAsync answering each message with `answer(msg)` as the addon does: nothing for
+ * a success (0), the kernel's error reply for an errno, an NLMSG_OVERRUN for null (the reply
+ * was dropped); in reverse order to prove matching is by sequence number. netlinkRequest answers
  * RTM_GETLINK for the names in `links` (ifindex by name) and ENODEV otherwise.
  */
 function fakeKernel(answer: (m: NlMessage) => Answer | null, links: Record<string, number> = {}): FakeKernel {
@@ -72,7 +73,8 @@ function fakeKernel(answer: (m: NlMessage) => Answer | null, links: Record<strin
         const replies: Buffer[] = [];
         for (const m of msgs) {
           const a = answer(m);
-          if (a !== null) replies.push(errorReply(m, a));
+          if (a === null) replies.push(encodeMessage({ type: NLMSG.OVERRUN, flags: 0, seq: m.seq, header: Buffer.alloc(0) }));
+          else if (a !== 0) replies.push(errorReply(m, a));
         }
         return Buffer.concat(replies.reverse());
       },
@@ -171,6 +173,25 @@ describe('NetlinkSocket.sendBatch', () => {
     bad.writeUInt32LE(400, 0);
     expect(() => matchReplies(bad, 1, () => ({ op: 'x', what: 'x' }), 1)).toThrow(expect.objectContaining({ code: 'EBADMSG' }));
   });
+
+  it('reads only what is not a plain success: no reply and an ACK succeed, an overrun is ENOBUFS, the first reply wins', () => {
+    const first = 0x7ffffff0;
+    const req = (k: number): NlMessage => ({ type: RTM.NEWROUTE, flags: 0, seq: first + k, pid: 0, payload: Buffer.alloc(12, k) });
+    const overrun = (seq: number) => encodeMessage({ type: NLMSG.OVERRUN, flags: 0, seq, header: Buffer.alloc(0) });
+    const reply = Buffer.concat([
+      errorReply(req(1), 0), // an ACK (the one-by-one fallback's success)
+      errorReply(req(2), 22),
+      errorReply(req(2), 0), // a second reply for #2 does not undo the first
+      overrun(first + 3),
+      errorReply(req(3), 17), // nor does an error after the overrun
+      errorReply({ ...req(0), seq: first - 1 }, 1), // below the batch: not one of ours
+      overrun(first + 9), // past the batch
+    ]);
+    const out = matchReplies(reply, 5, (i) => ({ op: 'RTM_NEWROUTE', what: `w${i}` }), first, '/run/netns/y');
+    expect(out.map((e) => e?.code)).toEqual([undefined, undefined, 'EINVAL', 'ENOBUFS', undefined]);
+    expect(out[3]?.message).toBe("w3 in network namespace /run/netns/y: the kernel's reply was dropped (receive buffer overflow), so whether it was applied is unknown; list and retry");
+    expect(matchReplies(Buffer.alloc(0), 3, () => ({ op: 'x', what: 'x' }), first)).toEqual([undefined, undefined, undefined]);
+  });
 });
 
 describe('NetlinkRoutes.writeBatch', () => {
@@ -232,6 +253,25 @@ describe('NetlinkRoutes.writeBatch', () => {
     expect(results[2]).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("op must be replace, create or delete, got 'bogus'") });
     expect(results[3]).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('needs a gateway, a device, or both') });
     expect(k.sent.map((m) => decodeRoute({ ...m, type: RTM.NEWROUTE })?.dst)).toEqual(['10.0.0.0/24', '10.0.4.0/24']);
+  });
+
+  it('checks host bits at either end of the address and of the prefix lengths (the address is an unsigned 32-bit number)', async () => {
+    const k = fakeKernel(() => 0);
+    const routes = new NetlinkRoutes(new NetlinkSocket(k.binding));
+    const hostBits = await routes.writeBatch(
+      ['0.0.0.0/0', '1.0.0.0/0', '128.0.0.0/1', '192.0.0.0/1', '255.255.255.255/32', '255.255.255.254/31', '255.255.255.255/31', '200.0.0.1/8'].map(blackhole),
+    );
+    expect(hostBits.map((r) => (r === undefined ? 'ok' : /has host bits set/.test(r.message) ? 'host bits' : r.message))).toEqual([
+      'ok',
+      'host bits',
+      'ok',
+      'host bits',
+      'ok',
+      'ok',
+      'host bits',
+      'host bits',
+    ]);
+    expect(k.sent).toHaveLength(4);
   });
 
   it('looks each device name up once per batch; a missing one fails its writes with ENODEV and its deletes succeed', async () => {

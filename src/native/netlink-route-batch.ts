@@ -7,8 +7,9 @@
  * writes the same bytes (a unit test holds it to the general codec) with no per-route
  * allocation. Routes must already have passed checkRoute (addresses are not re-validated).
  */
+import { endianness } from 'node:os';
+
 import { AF_INET, NLMSG_HDRLEN, NLM_F, RTA, RTMSG_LEN, RTM, RTNH_F, RT_SCOPES, RT_TABLE } from './netlink-constants.js';
-import { writeU16, writeU32 } from './netlink-codec.js';
 import { defaultScope, routeTypeNumber, type RouteSpec } from './netlink-route-codec.js';
 
 export type RouteBatchKind = 'replace' | 'create' | 'delete';
@@ -18,11 +19,13 @@ const MAX_ROUTE_MESSAGE = NLMSG_HDRLEN + RTMSG_LEN + 6 * 8;
 
 export class RouteBatchEncoder {
   #buf: Buffer;
+  #view: DataView;
   #len = 0;
   readonly #offsets: number[] = [];
 
   constructor(expected = 64) {
     this.#buf = Buffer.alloc(Math.max(1, expected) * MAX_ROUTE_MESSAGE);
+    this.#view = viewOf(this.#buf);
   }
 
   get count(): number {
@@ -33,19 +36,22 @@ export class RouteBatchEncoder {
    * Appends one message with sequence number 0 and no NLM_F_REQUEST/NLM_F_ACK (the socket
    * stamps those when it sends): replace is RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE,
    * create with NLM_F_CREATE|NLM_F_EXCL, delete is RTM_DELROUTE (unset fields match any).
+   *
+   * Bytes past #len are always zero (the buffer is zero-filled and only ever written up to
+   * the end of the last message), so only the non-zero fields are written.
    */
   add(kind: RouteBatchKind, spec: RouteSpec): void {
     this.#reserve(MAX_ROUTE_MESSAGE);
     const b = this.#buf;
+    const v = this.#view;
     const start = this.#len;
     const del = kind === 'delete';
     const dst = spec.dst;
     const slash = dst.indexOf('/');
-    const dstLen = slash < 0 ? 32 : Number(dst.slice(slash + 1));
+    const dstLen = slash < 0 ? 32 : decimalAt(dst, slash + 1);
     const table = spec.table ?? RT_TABLE.MAIN;
-    b.fill(0, start, start + NLMSG_HDRLEN + RTMSG_LEN);
-    writeU16(b, del ? RTM.DELROUTE : RTM.NEWROUTE, start + 4);
-    writeU16(b, del ? 0 : NLM_F.CREATE | (kind === 'create' ? NLM_F.EXCL : NLM_F.REPLACE), start + 6);
+    v.setUint16(start + 4, del ? RTM.DELROUTE : RTM.NEWROUTE, HOST_LE);
+    v.setUint16(start + 6, del ? 0 : NLM_F.CREATE | (kind === 'create' ? NLM_F.EXCL : NLM_F.REPLACE), HOST_LE);
     const r = start + NLMSG_HDRLEN;
     b[r] = AF_INET;
     b[r + 1] = dstLen;
@@ -56,8 +62,8 @@ export class RouteBatchEncoder {
       b[r + 7] = spec.type !== undefined ? routeTypeNumber(spec.type) : 0;
     } else {
       b[r + 6] = RT_SCOPES[spec.scope ?? defaultScope(spec)];
-      b[r + 7] = routeTypeNumber(spec.type ?? 'unicast');
-      writeU32(b, spec.onlink ? RTNH_F.ONLINK : 0, r + 8);
+      b[r + 7] = spec.type === undefined ? RTN_UNICAST : routeTypeNumber(spec.type); // no search for the common case
+      if (spec.onlink) v.setUint32(r + 8, RTNH_F.ONLINK, HOST_LE);
     }
     let off = r + RTMSG_LEN;
     off = this.#u32Attr(off, RTA.TABLE, table);
@@ -66,7 +72,7 @@ export class RouteBatchEncoder {
     if (spec.ifindex !== undefined) off = this.#u32Attr(off, RTA.OIF, spec.ifindex);
     if (spec.priority !== undefined) off = this.#u32Attr(off, RTA.PRIORITY, spec.priority);
     if (!del && spec.prefsrc !== undefined) off = this.#ipv4Attr(off, RTA.PREFSRC, spec.prefsrc);
-    writeU32(b, off - start, start);
+    v.setUint32(start, off - start, HOST_LE);
     this.#offsets.push(start);
     this.#len = off;
   }
@@ -81,20 +87,23 @@ export class RouteBatchEncoder {
     const bigger = Buffer.alloc(Math.max(this.#buf.length * 2, this.#len + n));
     this.#buf.copy(bigger, 0, 0, this.#len);
     this.#buf = bigger;
+    this.#view = viewOf(bigger);
   }
 
   #u32Attr(off: number, type: number, value: number): number {
-    writeU16(this.#buf, 8, off);
-    writeU16(this.#buf, type, off + 2);
-    writeU32(this.#buf, value, off + 4);
+    const v = this.#view;
+    v.setUint16(off, 8, HOST_LE);
+    v.setUint16(off + 2, type, HOST_LE);
+    v.setUint32(off + 4, value, HOST_LE);
     return off + 8;
   }
 
   /** A dotted quad (already validated; up to `end`) in network order, without split/map/Buffer.from. */
   #ipv4Attr(off: number, type: number, addr: string, end = addr.length): number {
     const b = this.#buf;
-    writeU16(b, 8, off);
-    writeU16(b, type, off + 2);
+    const v = this.#view;
+    v.setUint16(off, 8, HOST_LE);
+    v.setUint16(off + 2, type, HOST_LE);
     let octet = 0;
     let at = off + 4;
     for (let i = 0; i < end; i++) {
@@ -109,4 +118,22 @@ export class RouteBatchEncoder {
     b[at] = octet;
     return off + 8;
   }
+}
+
+/**
+ * Netlink headers are in host byte order. A DataView writes them with no bounds-checked
+ * Buffer method call per field (V8 inlines its accessors), at any alignment.
+ */
+const HOST_LE = endianness() === 'LE';
+const RTN_UNICAST = routeTypeNumber('unicast');
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+/** The decimal number from `from` to the end of `s` (a checked prefix length), without slicing. */
+function decimalAt(s: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < s.length; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
 }

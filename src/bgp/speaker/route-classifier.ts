@@ -10,8 +10,10 @@
  * datastore; with `--cluster-routes bgp` it programs these cluster routes too (see
  * docs/design/bgp-speaker.md, "How this meets calc's routes").
  */
-import { cidrContains, cidrCovers, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
+import { cidrContains, parseCidr, parseIPv4, type Cidr } from '../../ipam/cidr.js';
 import { ipv4Number } from '../rib/prefix-key.js';
+import { DecodedIpv4Prefix } from '../wire/prefix.js';
+import type { Prefix } from '../wire/types.js';
 import type { EncapMode, RouteEncap, RouteRemove, RouteType, RouteUpdate } from '../../dataplane/messages.js';
 import type { RoutingContext } from './config.js';
 
@@ -41,13 +43,14 @@ export class RouteClassifier {
     this.#localSubnet = ctx.localSubnet ? parseCidr(ctx.localSubnet) : undefined;
   }
 
-  classify(dst: string, nextHop: string): BgpRouteUpdate {
-    // Hot path on a full feed: parse the prefix only when there are pools to test it against
-    // (a char loop, not parseCidr's checks: the text is our own prefix key).
-    const prefix = this.#pools.length > 0 ? ipv4PrefixOf(dst) : undefined;
-    const pool = prefix ? this.#pools.find((p) => cidrCovers(p.cidr, prefix)) : undefined;
+  /**
+   * `dst` is the prefix key ("10.0.0.0/24"); `decoded`, when the caller has the prefix as the
+   * decoder built it, saves parsing the key back (this runs for every prefix of a full feed).
+   */
+  classify(dst: string, nextHop: string, decoded?: Prefix): BgpRouteUpdate {
+    const hit = this.#pools.length > 0 ? this.#poolOf(dst, decoded) : undefined;
     const dstNode = this.ctx.nodesByAddress[nextHop];
-    if (!pool || !prefix) {
+    if (!hit) {
       const m: BgpRouteUpdate = { type: 'RouteUpdate', dst, routeType: 'bgp', nextHop, encap: 'none' };
       if (dstNode) m.dstNode = dstNode;
       return m;
@@ -56,12 +59,33 @@ export class RouteClassifier {
     return {
       type: 'RouteUpdate',
       dst,
-      routeType: prefix.prefix === 32 ? 'remote-workload' : 'remote-block',
+      routeType: hit.length === 32 ? 'remote-workload' : 'remote-block',
       nextHop,
-      encap: encapFor(pool, sameSubnet),
+      encap: encapFor(hit.pool, sameSubnet),
       ...(dstNode ? { dstNode } : {}),
       ...(sameSubnet !== undefined ? { sameSubnet } : {}),
     };
+  }
+
+  /** The most specific pool covering the prefix (with the prefix's length), if any. */
+  #poolOf(dst: string, decoded: Prefix | undefined): { pool: Pool; length: number } | undefined {
+    let base: number;
+    let length: number;
+    if (decoded instanceof DecodedIpv4Prefix) {
+      base = decoded.address;
+      length = decoded.length;
+    } else {
+      const p = ipv4PrefixOf(dst);
+      if (!p) return undefined;
+      base = p.base;
+      length = p.prefix;
+    }
+    for (const pool of this.#pools) {
+      const { base: poolBase, prefix: poolLength } = pool.cidr;
+      // Covered: at least as long, and the same leading poolLength bits (a shift by 32 is a no-op in JS).
+      if (length >= poolLength && (poolLength === 0 || (base ^ poolBase) >>> (32 - poolLength) === 0)) return { pool, length };
+    }
+    return undefined;
   }
 
   /** Whether the next hop is in our subnet; undefined when either subnet is unknown. */

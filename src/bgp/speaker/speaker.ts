@@ -417,7 +417,7 @@ export class BgpSpeaker {
       if (nh === was) continue;
       if (nh) {
         if (!was) this.#imported++;
-        msgs.push(this.#classifier.classify(prefixKey(c.prefix), nh));
+        msgs.push(this.#classifier.classify(prefixKey(c.prefix), nh, c.prefix));
       } else {
         this.#imported--;
         msgs.push({ type: 'RouteRemove', dst: prefixKey(c.prefix) });
