@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -410,6 +412,39 @@ std::vector<uint8_t> ExchangeBatch(Batch& b, const std::string& netns) {
   return out;
 }
 
+// Batches reach the kernel in the order they were submitted, also when several are queued
+// at once: the JS side hands over the next slice of a large write while the previous one is
+// still in the kernel, so the kernel never waits for the event loop between slices (a full
+// table is a dozen slices). Each batch takes a turn when submitted; its worker waits for it.
+class BatchTurns {
+ public:
+  static BatchTurns& Get() {
+    static BatchTurns turns;
+    return turns;
+  }
+  uint64_t Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_++;
+  }
+  void Wait(uint64_t turn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return serving_ == turn; });
+  }
+  void Done() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++serving_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_ = 0;
+  uint64_t serving_ = 0;
+};
+
 }  // namespace
 
 Napi::Value NetlinkRequest(const Napi::CallbackInfo& info) {
@@ -439,7 +474,17 @@ Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkBatchAsync(const Napi::CallbackInfo& info) {
   Batch batch = ReadBatch(info);
   std::string netns = OptString(OptionsArg(info, 1), "netns");
-  auto* worker = new BytesWorker(info.Env(), "tabby:netlinkBatch", [batch = std::move(batch), netns = std::move(netns)]() mutable { return ExchangeBatch(batch, netns); });
+  // The turn is taken here, on the JS thread, right before the work is queued: queue order
+  // is turn order, and libuv's pool starts queued work in that order, so the batch whose
+  // turn it is has always been started and no thread waits forever.
+  const uint64_t turn = BatchTurns::Get().Take();
+  auto* worker = new BytesWorker(info.Env(), "tabby:netlinkBatch", [batch = std::move(batch), netns = std::move(netns), turn]() mutable {
+    BatchTurns::Get().Wait(turn);
+    struct Next {
+      ~Next() { BatchTurns::Get().Done(); }
+    } next;  // the next batch's turn comes however this one ends
+    return ExchangeBatch(batch, netns);
+  });
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // libuv owns it now; it deletes itself after OnOK
   return promise;

@@ -3,13 +3,19 @@
  * them (BIRD 2, gobgpd), the MRT table dump gobgpd is pre-loaded from, the pre-encoded table
  * of the replay feeder, and /proc readings of a receiving process (CPU, RSS).
  *
+ * Also two instruments for feeders: a persistent BIRD control connection (commands without
+ * spawning birdc, and the wake-up that works around BIRD 2.0's stalled export, see
+ * `BirdControl`) and a /proc watch of TCP connections that dates a session's start the same
+ * way for every feeder (`TcpEstablishedWatch`).
+ *
  * Daemons run under `setpriv --pdeathsig SIGKILL` so they die with the benchmark; `wrap`
  * (e.g. `['ip', 'netns', 'exec', ns]`) runs one inside a network namespace. `ip netns exec`
  * execs the daemon, so the child's pid is the daemon's own (what /proc readings need).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packUpdates } from '../../src/bgp/session/update-packer.js';
@@ -68,6 +74,8 @@ export async function stopDaemon(child: ChildProcess): Promise<void> {
 export interface Bird {
   child: ChildProcess;
   birdc(cmd: string): Promise<string>;
+  /** The control socket's path (for `BirdControl`). */
+  socket: string;
 }
 
 /** BIRD 2 with `config`, files in `dir` named after `name`; resolves once birdc answers. */
@@ -82,7 +90,308 @@ export async function startBird(dir: string, name: string, config: string, wrap:
     if (child.exitCode !== null) throw new Error(`${name} BIRD exited: ${stderr()}`);
     return (await birdc('show status').catch(() => '')).includes('Daemon is up');
   });
-  return { child, birdc };
+  return { child, birdc, socket: sock };
+}
+
+/**
+ * One long-lived connection to BIRD's control socket: commands cost BIRD a line of text and
+ * us no process spawn, so they can be sent every few ms.
+ *
+ * It also keeps a feeding BIRD 2.0 from stalling. Seen with BIRD 2.0.12 feeding 100,000
+ * routes over one session (bench/bgp-program.bench.ts's topology, either receiver): in 10
+ * of 11 rounds 99,840 routes (390 export steps of 256) arrived within 0.65 s and the last
+ * 160 with End-of-RIB only ~3.1 s after Established. During the stall the feeder's socket
+ * was idle and fully acknowledged, `show protocols all` counted all 100,000 exported, and
+ * any control command ended it at once: the routes sat in BGP's buckets with the transmit
+ * event pending while the main loop slept in poll(), which it does for up to 3 s (or until
+ * its next timer) when it believes no event is queued. Our reading of BIRD 2.0's loop: the
+ * feed runs on the work list, after the event list has been looked at, so the transmit
+ * event its last step schedules is not seen until something wakes the loop. No option of
+ * the feeder's configuration changes that; a wake-up does. `wakeEvery(ms)` sends `show
+ * status` at that period (when no command is in flight), so a stall lasts at most one
+ * period: 0 stalls in 36 rounds with a 5 ms period.
+ */
+export class BirdControl {
+  readonly #sock: Socket;
+  #buffer = '';
+  #lines: string[] = [];
+  #waiting: { resolve: (reply: string) => void; reject: (err: Error) => void } | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(sock: Socket) {
+    this.#sock = sock;
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => this.#onData(chunk));
+    sock.on('error', (err) => this.#fail(err));
+    sock.on('close', () => this.#fail(new Error('BIRD control socket closed')));
+  }
+
+  /** Connects and reads BIRD's greeting (`0001 BIRD x.y ready.`). */
+  static async open(path: string): Promise<BirdControl> {
+    const sock = connect(path);
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    const ctl = new BirdControl(sock);
+    const greeting = await ctl.#reply();
+    if (!/^0001 /m.test(greeting)) throw new Error(`BIRD control: unexpected greeting '${greeting.trim()}'`);
+    return ctl;
+  }
+
+  /** Runs one command; resolves with the reply's lines (codes kept), commands run one at a time. */
+  command(cmd: string): Promise<string> {
+    const run = this.#queue.then(async () => {
+      this.#busy++;
+      try {
+        this.#sock.write(`${cmd}\n`);
+        return await this.#reply();
+      } finally {
+        this.#busy--;
+      }
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Sends `show status` every `ms` while no command is in flight; 0 stops. */
+  wakeEvery(ms: number): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (ms <= 0) return;
+    this.#timer = setInterval(() => {
+      if (this.#busy === 0 && !this.#closed) this.command('show status').catch(() => {});
+    }, ms);
+  }
+
+  close(): void {
+    this.wakeEvery(0);
+    this.#closed = true;
+    this.#sock.destroy();
+  }
+
+  /** A reply ends with a line of four digits and a space (continuations use '-' or a leading space). */
+  #reply(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.#drain();
+    });
+  }
+
+  #onData(chunk: string): void {
+    this.#buffer += chunk;
+    let nl: number;
+    while ((nl = this.#buffer.indexOf('\n')) >= 0) {
+      this.#lines.push(this.#buffer.slice(0, nl));
+      this.#buffer = this.#buffer.slice(nl + 1);
+    }
+    this.#drain();
+  }
+
+  #drain(): void {
+    if (!this.#waiting) return;
+    const end = this.#lines.findIndex((l) => /^\d{4} /.test(l));
+    if (end < 0) return;
+    const reply = this.#lines.splice(0, end + 1).join('\n');
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w.resolve(reply);
+  }
+
+  #fail(err: Error): void {
+    clearInterval(this.#timer);
+    this.#closed = true;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.reject(err);
+  }
+}
+
+/** One IPv4 TCP connection as /proc/<pid>/net/tcp prints it. */
+export interface TcpConnection {
+  local: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+  /** The kernel's state number: 1 is ESTABLISHED. */
+  state: number;
+  inode: number;
+}
+
+const TCP_ESTABLISHED = 1;
+
+/** /proc's hex IPv4 address is the 32-bit word as it sits in memory (little-endian on the machines we run on). */
+function procAddress(hex: string): string {
+  const n = Number.parseInt(hex, 16);
+  return `${n & 255}.${(n >>> 8) & 255}.${(n >>> 16) & 255}.${n >>> 24}`;
+}
+
+/** Parses /proc/<pid>/net/tcp (the sockets of the network namespace `pid` is in). */
+export function parseProcTcp(text: string): TcpConnection[] {
+  const out: TcpConnection[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const [la, lp] = (f[1] as string).split(':');
+    const [ra, rp] = (f[2] as string).split(':');
+    out.push({ local: procAddress(la as string), localPort: Number.parseInt(lp as string, 16), remote: procAddress(ra as string), remotePort: Number.parseInt(rp as string, 16), state: Number.parseInt(f[3] as string, 16), inode: Number(f[9]) });
+  }
+  return out;
+}
+
+/** When a connection became ESTABLISHED: after `after` and before `before` (hrtime ns). */
+export interface FirstSeen {
+  after: bigint;
+  before: bigint;
+}
+
+/** tx_bytes of one interface in /proc/<pid>/net/dev (the network namespace `pid` is in); NaN if absent. */
+export function txBytes(text: string, ifName: string): number {
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim() !== ifName) continue;
+    // receive: bytes packets errs drop fifo frame compressed multicast, then transmit: bytes ...
+    const f = line.slice(colon + 1).trim().split(/\s+/);
+    return Number(f[8]);
+  }
+  return NaN;
+}
+
+/**
+ * Dates when a feeder began sending its table: the moment the interface towards the
+ * receiver (in the feeder's namespace) has sent `threshold` bytes more than when the watch
+ * began. A session's set-up is a few hundred bytes (OPEN, KEEPALIVE, ACKs); the table's first
+ * write is UPDATEs of up to 4 KiB each, so 4 KiB is past the set-up and within the first
+ * writes. Like TcpEstablishedWatch it reads a /proc file (/proc/<pid>/net/dev, a few lines)
+ * every `everyMs` and asks nothing of either speaker, so both receivers are timed alike;
+ * the result is the middle of [start of the read before, end of the read that saw it].
+ * Needed because gobgpd waits 1-4 s after the session is up before it sends anything (its
+ * own work on a 100,000-route table, the same for either receiver): from the session start
+ * that wait would swamp the receivers' own times.
+ */
+export class FeedStartWatch {
+  readonly #base: number;
+  #at: { at: bigint; boundMs: number } | undefined;
+  #stopped = false;
+  readonly #done: Promise<void>;
+
+  constructor(
+    private readonly pid: number,
+    private readonly ifName: string,
+    private readonly threshold = 4096,
+    private readonly everyMs = 1,
+    private readonly clock: () => bigint = () => process.hrtime.bigint(),
+  ) {
+    this.#base = this.#read();
+    if (Number.isNaN(this.#base)) throw new Error(`no interface ${ifName} in /proc/${pid}/net/dev`);
+    this.#done = this.#run();
+  }
+
+  /** When the feed started (undefined until seen), and half the width of its interval. */
+  get start(): { at: bigint; boundMs: number } | undefined {
+    return this.#at;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+
+  #read(): number {
+    return txBytes(readFileSync(`/proc/${this.pid}/net/dev`, 'utf8'), this.ifName);
+  }
+
+  async #run(): Promise<void> {
+    let last = this.clock();
+    while (!this.#stopped && !this.#at) {
+      const start = this.clock();
+      const sent = this.#read() - this.#base;
+      const end = this.clock();
+      if (sent >= this.threshold) this.#at = { at: (last + end) / 2n, boundMs: Number(end - last) / 2e6 };
+      last = start;
+      await sleep(this.everyMs);
+    }
+  }
+}
+
+/**
+ * Dates the ESTABLISHED TCP connections between two addresses (dialled by either side) in
+ * the network namespace of `pid` from /proc/<pid>/net/tcp: the kernel prints its socket table, no process is spawned
+ * and nothing is asked of either BGP speaker, so every feeder and receiver is timed the
+ * same way. A connection first seen by a read became ESTABLISHED after the start of the
+ * read before it and before the end of this one; that interval is its `firstSeen`.
+ *
+ * A read walks the kernel's whole established-socket hash (shared by all namespaces,
+ * 262,144 buckets here): about 2 ms of kernel time whatever the namespace holds. So the
+ * watch reads back to back (1 ms apart) only while no watched connection is up, and every
+ * `slowMs` while one is (the session's, carrying routes: the receiver needs the cores).
+ * A dial that is accepted and reset (gobgpd resets the receiver's dials until its own
+ * neighbor is up) is gone within a read or two, and the watch is fast again for the next.
+ * A connection that comes up while another is still up is dated coarsely; its interval
+ * says how coarsely.
+ */
+export class TcpEstablishedWatch {
+  readonly #seen = new Map<string, FirstSeen>();
+  #stopped = false;
+  #lastStart: bigint | undefined;
+  readonly #done: Promise<void>;
+
+  constructor(
+    private readonly pid: number,
+    private readonly a: string,
+    private readonly b: string,
+    private readonly clock: () => bigint = () => process.hrtime.bigint(),
+    private readonly fastMs = 1,
+    private readonly slowMs = 50,
+  ) {
+    this.#done = this.#run();
+  }
+
+  /**
+   * The watched ESTABLISHED connections now (one read). Synchronous on
+   * purpose: no thread pool or event loop turn between the clock readings and the read.
+   */
+  established(): TcpConnection[] {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${this.pid}/net/tcp`, 'utf8');
+    } catch {
+      // The namespace's last process is gone: nothing is established.
+    }
+    return parseProcTcp(text).filter((c) => c.state === TCP_ESTABLISHED && ((c.local === this.a && c.remote === this.b) || (c.local === this.b && c.remote === this.a)));
+  }
+
+  /** The first-seen interval of a connection (undefined if the watch has not seen it). */
+  firstSeen(c: TcpConnection): FirstSeen | undefined {
+    return this.#seen.get(TcpEstablishedWatch.key(c));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+
+  static key(c: TcpConnection): string {
+    return `${c.local}:${c.localPort}-${c.remote}:${c.remotePort}-${c.inode}`;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      const start = this.clock();
+      const conns = this.established();
+      const end = this.clock();
+      for (const c of conns) {
+        const k = TcpEstablishedWatch.key(c);
+        // What the very first read sees was there before the watch began: no lower bound.
+        if (!this.#seen.has(k)) this.#seen.set(k, { after: this.#lastStart ?? 0n, before: end });
+      }
+      this.#lastStart = start;
+      await sleep(conns.length > 0 ? this.slowMs : this.fastMs);
+    }
+  }
 }
 
 /** BIRD's `show memory` lines, in bytes. */

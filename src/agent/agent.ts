@@ -165,6 +165,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   let loop: ApplyLoop | undefined;
   let syncer: Syncer | undefined;
   let bpfDataplane: BpfDataplane | undefined;
+  let learnedDataplane: LearnedRoutesDataplane | undefined;
   let ctGc: ConntrackGcTimer | undefined;
   let bgp: AgentBgp | undefined;
   let convergence: BgpConvergence | undefined;
@@ -201,6 +202,8 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     // Sessions end with a Cease; learned routes stay programmed for the next agent.
     await bgp?.close().catch((err: unknown) => log.warn({ op: 'stop', err }, `stopping BGP failed: ${(err as Error).message}`));
     await loop?.stop();
+    // A learned-route pass may still be writing; it finishes (routes stay for the next agent).
+    await learnedDataplane?.settled();
     await syncer?.stop();
     // Closes our handles only: programs stay attached and maps pinned (never detach here).
     bpfDataplane?.close();
@@ -228,11 +231,14 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
     const calc = new CalcGraph({ localNode: settings.nodeName, sink: sequencer, keys, clusterRoutes });
     log.info({ op: 'cluster-routes', source: clusterRoutes }, clusterRoutes === 'bgp' ? 'routes to other nodes\' blocks come from BGP (the datastore\'s bridge until BGP has converged)' : 'routes to other nodes\' blocks come from the datastore (block affinities)');
     let dataplane: LearnedRoutesDataplane;
+    // Learned routes are written behind the apply loop (a full table keeps the kernel busy
+    // while UPDATEs are still decoded); a pass that ends differently wakes the loop.
+    const writeBehind = { wake: () => loop?.kick() };
     if (decision.mode === 'bpf') {
       bpfDataplane = new BpfDataplane({ pinDir: settings.pinDir, uplinkIfName: uplink, nodeIPv4: nodeIp.split('/')[0]!, kernel: bpf!.kernel(), logger: part('bpf') });
       // The programs pass destinations they do not know to the kernel: routes BGP learned
       // (outside the pools) are kernel routes in bpf mode too.
-      dataplane = withLearnedKernelRoutes(bpfDataplane, { routeKernel: platform.routeKernel, logger: part('bgp-routes') });
+      dataplane = withLearnedKernelRoutes(bpfDataplane, { routeKernel: platform.routeKernel, logger: part('bgp-routes'), writeBehind });
       metrics.watchBpf(bpfDataplane);
       ctGc = new ConntrackGcTimer({
         dataplane: bpfDataplane,
@@ -242,8 +248,9 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         logger: part('conntrack-gc'),
       });
     } else {
-      dataplane = LegacyDataplane.create({ routeKernel: platform.routeKernel, hasIpipModule: platform.hasIpipModule, uplinkIfName: uplink, logger: part('routes') });
+      dataplane = LegacyDataplane.create({ routeKernel: platform.routeKernel, hasIpipModule: platform.hasIpipModule, uplinkIfName: uplink, logger: part('routes'), learnedWriteBehind: writeBehind });
     }
+    learnedDataplane = dataplane;
     loop = new ApplyLoop({
       source: sequencer,
       dataplane,

@@ -302,28 +302,34 @@ describe('NetlinkRoutes.writeBatch', () => {
     expect(await routes.writeBatch([])).toEqual([]);
   });
 
-  it('sends a large batch in slices, one native call at a time and in order', async () => {
-    // A kernel with a table, so order matters: create fails on a taken slot.
+  it('sends a large batch in slices, handing the next one over while the last is in the kernel, in order', async () => {
+    // A kernel with a table, so order matters: create fails on a taken slot. Like the addon,
+    // the fake runs the calls it was handed strictly one after the other, in order.
     const table = new Set<string>();
-    let inFlight = 0;
-    let maxInFlight = 0;
+    let handed = 0;
+    let maxHanded = 0;
     const calls: number[] = [];
+    let turn: Promise<unknown> = Promise.resolve();
     const binding = forbiddenBinding({
-      netlinkBatchAsync: async (requests: Buffer) => {
-        inFlight += 1;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        await new Promise((r) => setImmediate(r));
-        const msgs = decodeMessages(Buffer.from(requests));
-        calls.push(msgs.length);
-        const replies = msgs.map((m) => {
-          const d = decodeRoute({ ...m, type: RTM.NEWROUTE })?.dst ?? '';
-          if (m.type === RTM.DELROUTE) return errorReply(m, table.delete(d) ? 0 : 3);
-          if ((m.flags & NLM_F.EXCL) !== 0 && table.has(d)) return errorReply(m, 17);
-          table.add(d);
-          return errorReply(m, 0);
+      netlinkBatchAsync: (requests: Buffer) => {
+        handed += 1;
+        maxHanded = Math.max(maxHanded, handed);
+        const mine = turn.then(async () => {
+          await new Promise((r) => setImmediate(r));
+          const msgs = decodeMessages(Buffer.from(requests));
+          calls.push(msgs.length);
+          const replies = msgs.map((m) => {
+            const d = decodeRoute({ ...m, type: RTM.NEWROUTE })?.dst ?? '';
+            if (m.type === RTM.DELROUTE) return errorReply(m, table.delete(d) ? 0 : 3);
+            if ((m.flags & NLM_F.EXCL) !== 0 && table.has(d)) return errorReply(m, 17);
+            table.add(d);
+            return errorReply(m, 0);
+          });
+          handed -= 1;
+          return Buffer.concat(replies);
         });
-        inFlight -= 1;
-        return Buffer.concat(replies);
+        turn = mine;
+        return mine;
       },
     });
     const routes = new NetlinkRoutes(new NetlinkSocket(binding));
@@ -336,7 +342,8 @@ describe('NetlinkRoutes.writeBatch', () => {
     ops[n - 1] = { op: 'replace', route: { dst: 'nonsense' } };
     const results = await routes.writeBatch(ops);
     expect(calls).toEqual([BATCH_SLICE, BATCH_SLICE, 99]);
-    expect(maxInFlight).toBe(1);
+    // One slice waits behind the one in the kernel, never more.
+    expect(maxHanded).toBe(2);
     expect(results).toHaveLength(n);
     expect(results.slice(0, n - 1).filter((r) => r !== undefined)).toEqual([]);
     expect(results[n - 1]).toMatchObject({ code: 'EINVAL' });

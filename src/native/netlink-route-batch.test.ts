@@ -22,7 +22,8 @@ const spec: fc.Arbitrary<RouteSpec> = fc.record(
   {
     dst: fc.tuple(ipv4, fc.option(fc.integer({ min: 0, max: 32 }), { nil: undefined })).map(([a, len]) => (len === undefined ? a : `${a}/${len}`)),
     type: fc.constantFrom('unicast' as const, 'blackhole' as const, 'unreachable' as const, 'prohibit' as const),
-    gateway: ipv4,
+    // A few shared next hops too (the encoder reuses the last gateway's bytes).
+    gateway: fc.oneof(ipv4, fc.constantFrom('192.0.2.1', '10.9.0.2')),
     ifindex: fc.integer({ min: 1, max: 0x7fffffff }),
     onlink: fc.boolean(),
     scope: fc.constantFrom('universe' as const, 'link' as const, 'host' as const),

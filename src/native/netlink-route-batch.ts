@@ -21,6 +21,8 @@ export class RouteBatchEncoder {
   #buf: Buffer;
   #view: DataView;
   #len = 0;
+  #gateway: string | undefined;
+  #gatewayBytes = 0;
   readonly #offsets: number[] = [];
 
   constructor(expected = 64) {
@@ -68,7 +70,7 @@ export class RouteBatchEncoder {
     let off = r + RTMSG_LEN;
     off = this.#u32Attr(off, RTA.TABLE, table);
     if (dstLen > 0) off = this.#ipv4Attr(off, RTA.DST, dst, slash < 0 ? dst.length : slash);
-    if (spec.gateway !== undefined) off = this.#ipv4Attr(off, RTA.GATEWAY, spec.gateway);
+    if (spec.gateway !== undefined) off = this.#gatewayAttr(off, spec.gateway);
     if (spec.ifindex !== undefined) off = this.#u32Attr(off, RTA.OIF, spec.ifindex);
     if (spec.priority !== undefined) off = this.#u32Attr(off, RTA.PRIORITY, spec.priority);
     if (!del && spec.prefsrc !== undefined) off = this.#ipv4Attr(off, RTA.PREFSRC, spec.prefsrc);
@@ -95,6 +97,21 @@ export class RouteBatchEncoder {
     v.setUint16(off, 8, HOST_LE);
     v.setUint16(off + 2, type, HOST_LE);
     v.setUint32(off + 4, value, HOST_LE);
+    return off + 8;
+  }
+
+  /** RTA_GATEWAY: a batch's routes share a few next hops, so the last one's bytes are reused. */
+  #gatewayAttr(off: number, gateway: string): number {
+    if (gateway !== this.#gateway) {
+      this.#ipv4Attr(off, RTA.GATEWAY, gateway);
+      this.#gateway = gateway;
+      this.#gatewayBytes = this.#view.getUint32(off + 4, false);
+      return off + 8;
+    }
+    const v = this.#view;
+    v.setUint16(off, 8, HOST_LE);
+    v.setUint16(off + 2, RTA.GATEWAY, HOST_LE);
+    v.setUint32(off + 4, this.#gatewayBytes, false);
     return off + 8;
   }
 

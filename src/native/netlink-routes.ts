@@ -62,6 +62,8 @@ const CREATE_HINTS = {
  * the event loop for tens of milliseconds at most.
  */
 export const BATCH_SLICE = 8192;
+/** Slices handed to the addon at once: one in the kernel, one waiting behind it. */
+const QUEUED_SLICES = 2;
 
 /** One slice of a batch, encoded: the messages, and the index in `ops` of each. */
 interface EncodedSlice {
@@ -165,9 +167,13 @@ export class NetlinkRoutes {
    * distinct name. Rejects only when the batch as a whole cannot run (namespace, socket).
    *
    * Ops go to the kernel in slices of BATCH_SLICE, strictly one after the other and in
-   * order (a later op may write an earlier op's slot); the next slice is checked and encoded
-   * while the previous one is in the kernel, so the event loop is never blocked for more
-   * than one slice's encoding and the JS work hides behind the kernel's.
+   * order (a later op may write an earlier op's slot). Each slice is handed to the addon as
+   * soon as it is encoded, one ahead of the kernel: the addon runs batches in the order they
+   * were given, so while one slice is in the kernel the next already waits behind it and the
+   * kernel never idles until the event loop comes round (it may be decoding BGP UPDATEs for
+   * a while). At most QUEUED_SLICES are with the addon at a time (each holds a libuv pool
+   * thread), and the event loop is never blocked for more than one slice's encoding. When a
+   * slice fails as a whole, the slice queued behind it may still run; none after it does.
    */
   async writeBatch(ops: readonly RouteBatchOp[], opts: NetnsOptions = {}): Promise<RouteBatchResult[]> {
     const netns = checkNetns('netlinkBatch', opts.netns);
@@ -175,20 +181,23 @@ export class NetlinkRoutes {
     const results: RouteBatchResult[] = new Array<RouteBatchResult>(ops.length).fill(undefined);
     // One lookup per device name for the whole batch: its ifindex, null when missing, or the error the lookup met.
     const links = new Map<string, number | null | NativeError>();
-    let inKernel: Promise<void> = Promise.resolve();
-    let failed = false;
-    for (let start = 0; start < ops.length && !failed; start += BATCH_SLICE) {
+    const queued: Promise<void>[] = [];
+    let failure: { error: unknown } | undefined;
+    for (let start = 0; start < ops.length && !failure; start += BATCH_SLICE) {
       const slice = this.#encodeSlice(ops, start, Math.min(ops.length, start + BATCH_SLICE), netns, links, results);
-      inKernel = inKernel.then(() => this.#sendSlice(slice, ops, results, netns));
-      // Settled by the await below; until then a failed slice must not count as unhandled,
-      // and the slices after it are not worth encoding.
-      inKernel.catch(() => {
-        failed = true;
+      const sent = this.#sendSlice(slice, ops, results, netns);
+      // Settled below; the first whole-slice failure is the batch's, and stops the encoding.
+      sent.catch((error: unknown) => {
+        failure ??= { error };
       });
-      // Let the slice go out (and other work run) before encoding the next one.
-      if (start + BATCH_SLICE < ops.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      queued.push(sent);
+      if (start + BATCH_SLICE >= ops.length) break;
+      // Let other work run before the next slice; with QUEUED_SLICES handed over, until the oldest is done.
+      if (queued.length >= QUEUED_SLICES) await queued.shift()!.catch(() => {});
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await inKernel;
+    await Promise.allSettled(queued);
+    if (failure) throw failure.error;
     return results;
   }
 
@@ -290,6 +299,9 @@ function routeLabel(route: RouteWrite): string {
 }
 
 /** Checks a route before it is encoded; returns it unchanged. */
+/** The last gateway checkRoute found good: a batch's routes share a few next hops. */
+let lastGoodGateway: string | undefined;
+
 export function checkRoute(op: string, route: RouteWrite, mode: 'replace' | 'delete'): RouteWrite {
   if (typeof route !== 'object' || route === null) throw argumentError(op, 'a route must be an object { dst, type?, gateway?, ifName?|ifindex?, ... }');
   // This runs for every route of a 100,000-route batch: messages (and the strings in them)
@@ -314,8 +326,9 @@ export function checkRoute(op: string, route: RouteWrite, mode: 'replace' | 'del
   if (type !== 'unicast' && !WRITABLE_TYPES.has(type)) {
     throw argumentError(op, `${routeLabel(route)}: type must be unicast, blackhole, unreachable or prohibit, got '${String(type)}'`);
   }
-  if (route.gateway !== undefined && (typeof route.gateway !== 'string' || !isIpv4(route.gateway))) {
-    throw argumentError(op, `${routeLabel(route)}: gateway '${String(route.gateway)}' is not an IPv4 address`);
+  if (route.gateway !== undefined && route.gateway !== lastGoodGateway) {
+    if (typeof route.gateway !== 'string' || !isIpv4(route.gateway)) throw argumentError(op, `${routeLabel(route)}: gateway '${String(route.gateway)}' is not an IPv4 address`);
+    lastGoodGateway = route.gateway;
   }
   if (route.prefsrc !== undefined && (typeof route.prefsrc !== 'string' || !isIpv4(route.prefsrc))) {
     throw argumentError(op, `${routeLabel(route)}: prefsrc '${String(route.prefsrc)}' is not an IPv4 address`);

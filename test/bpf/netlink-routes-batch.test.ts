@@ -72,6 +72,40 @@ describe.skipIf(!isRoot)(needsRoot('batched netlink route writes in a namespace'
     expect(ipRoutes(['proto', '84'])).toEqual([]);
   });
 
+  it('keeps op order across the slices it hands over ahead of the kernel (a later op rewrites an earlier one)', async () => {
+    const opts = { netns: ns.path };
+    mustRun(['ip', 'addr', 'add', '10.254.0.1/24', 'dev', dev.name], { netns: ns.name });
+    try {
+      // 2 x 12,000 ops: four slices, the second gateway's ops in the later ones.
+      const n = 12_000;
+      const ops: RouteBatchOp[] = [];
+      for (let i = 0; i < n; i++) ops.push({ op: 'create', route: { dst: dst(i), gateway: '10.253.0.2', protocol: TABBY_ROUTE_PROTOCOL } });
+      for (let i = 0; i < n; i++) ops.push({ op: 'replace', route: { dst: dst(i), gateway: '10.254.0.7', protocol: TABBY_ROUTE_PROTOCOL } });
+      const results = await nl.routes.writeBatch(ops, opts);
+      expect(results.filter((r) => r !== undefined)).toEqual([]);
+      const lines = ipRoutes(['proto', '84']);
+      expect(lines).toHaveLength(n);
+      expect(lines.filter((l) => !l.includes('via 10.254.0.7 '))).toEqual([]);
+    } finally {
+      run(['ip', 'addr', 'del', '10.254.0.1/24', 'dev', dev.name], { netns: ns.name });
+    }
+  });
+
+  it('runs batches submitted back to back in submission order (the addon queues them)', async () => {
+    const opts = { netns: ns.path };
+    const creates: RouteBatchOp[] = [];
+    for (let i = 0; i < 6000; i++) creates.push({ op: 'create', route: { dst: dst(i), gateway: '10.253.0.2', protocol: TABBY_ROUTE_PROTOCOL } });
+    const deletes: RouteBatchOp[] = creates.map(({ route }) => ({ op: 'delete', route: { dst: route.dst, protocol: TABBY_ROUTE_PROTOCOL } }));
+    for (let round = 0; round < 5; round++) {
+      // Not awaited in between: both are with the addon at once, on two pool threads. Run
+      // concurrently, the deletes would overtake creates and leave routes behind.
+      const [created, deleted] = await Promise.all([nl.routes.writeBatch(creates, opts), nl.routes.writeBatch(deletes, opts)]);
+      expect(created.filter((r) => r !== undefined)).toEqual([]);
+      expect(deleted.filter((r) => r !== undefined)).toEqual([]);
+      expect(ipRoutes(['proto', '84'])).toEqual([]);
+    }
+  });
+
   it('reports exactly the bad ops of a mixed batch and applies the rest', async () => {
     const opts = { netns: ns.path };
     // A slot held by someone else: create must not take it.

@@ -192,6 +192,85 @@ describe('withLearnedKernelRoutes (bpf mode) stale protocol-84 routes', () => {
   });
 });
 
+/** A MemoryRouteKernel whose batch writes wait until `release()`: a write the test holds in the kernel. */
+class GatedKernel extends MemoryRouteKernel {
+  writes = 0;
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#open?.();
+    this.#gate = undefined;
+  }
+
+  override async writeRoutes(ops: Parameters<MemoryRouteKernel['writeRoutes']>[0]): ReturnType<MemoryRouteKernel['writeRoutes']> {
+    this.writes++;
+    await this.#gate;
+    return super.writeRoutes(ops);
+  }
+}
+
+describe.each(modes.map(([name]) => name))('learned routes written behind the apply loop: %s', (mode) => {
+  function setup(): { kernel: GatedKernel; dp: LearnedRoutesDataplane; wakes: () => number } {
+    const kernel = new GatedKernel({ links: ['eth0'] });
+    let woken = 0;
+    const writeBehind = { wake: () => void woken++ };
+    const dp =
+      mode === 'legacy'
+        ? LegacyDataplane.create({ routeKernel: kernel, hasIpipModule: async () => false, uplinkIfName: 'eth0', learnedWriteBehind: writeBehind })
+        : withLearnedKernelRoutes(idleInner(), { routeKernel: kernel, writeBehind });
+    dp.send([inSync]);
+    dp.onBgpConverged();
+    return { kernel, dp, wakes: () => woken };
+  }
+
+  it('an apply does not wait for the kernel; what arrives meanwhile goes in the pass that follows', async () => {
+    const { kernel, dp } = setup();
+    await dp.apply();
+    await dp.settled();
+    kernel.hold();
+    dp.send([learned('198.51.100.0/24', '10.0.0.254')]);
+    // Resolves while the write is held in the kernel.
+    expect(await dp.apply()).toEqual({ inSync: true, failures: [] });
+    expect(kernel.get('198.51.100.0/24')).toBeUndefined();
+    const writesBefore = kernel.writes;
+    dp.send([learned('203.0.113.0/24', '10.0.0.254'), { type: 'RouteRemove', dst: '198.51.100.0/24' }]);
+    await dp.apply();
+    // No second write while the first is in the kernel.
+    expect(kernel.writes).toBe(writesBefore);
+    kernel.release();
+    await dp.settled();
+    expect(kernel.writes).toBe(writesBefore + 1);
+    expect(kernel.dump().map((r) => `${r.dst} ${r.protocol}`)).toEqual([`203.0.113.0/24 ${LEARNED}`]);
+  });
+
+  it('reports a failed write on the next apply, wakes the loop when the outcome changes, and retries', async () => {
+    const { kernel, dp, wakes } = setup();
+    await dp.apply();
+    await dp.settled();
+    const woken = wakes();
+    kernel.failOn('198.51.100.0/24', 'replace', 101);
+    dp.send([learned('198.51.100.0/24', '10.0.0.254')]);
+    expect((await dp.apply()).failures).toEqual([]);
+    await dp.settled();
+    expect(wakes()).toBe(woken + 1);
+    // The loop's next apply reports it, and retries it (still failing: the same outcome, no wake).
+    expect((await dp.apply()).failures).toEqual([expect.objectContaining({ manager: 'bgp-routes', code: 'ROUTE_REPLACE_FAILED', item: 'route 198.51.100.0/24' })]);
+    await dp.settled();
+    expect(wakes()).toBe(woken + 1);
+    kernel.clearFaults();
+    await dp.apply();
+    await dp.settled();
+    expect(wakes()).toBe(woken + 2);
+    expect((await dp.apply()).failures).toEqual([]);
+    expect(kernel.get('198.51.100.0/24')).toMatchObject({ protocol: LEARNED, gateway: '10.0.0.254' });
+  });
+});
+
 it('names both protocols for /etc/iproute2/rt_protos.d', () => {
   expect(TABBY_RT_PROTOS_LINE.split('\n')).toEqual(['84\ttabby', '85\ttabby-bgp']);
 });

@@ -34,7 +34,7 @@
  * the same manager next to its cluster RouteManager (legacy-dataplane.ts).
  */
 import type { Logger } from '../../log/logger.js';
-import { applyManagers, ManagerApplyError, type ApplyReport, type Dataplane, type Manager } from '../driver.js';
+import { applyManagers, ManagerApplyError, type ApplyFailure, type ApplyReport, type Dataplane, type Manager } from '../driver.js';
 import type { DataplaneMessage } from '../messages.js';
 import { MAIN_ROUTE_TABLE, TABBY_LEARNED_ROUTE_PROTOCOL, TABBY_ROUTE_PROTOCOL, describeKernelRoute, type IpipProbe, type RouteKernel } from './route-kernel.js';
 import { RouteManager } from './route-manager.js';
@@ -50,6 +50,17 @@ export interface LearnedRoutesOptions {
   routeProtocol?: number;
   routeTable?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /**
+   * Write-behind (the agent's choice; tests leave it off): apply() does not wait for the
+   * kernel. It starts a pass of the learned RouteManager, or, while one runs, has another
+   * follow it as soon as it ends, and reports the failures of the last pass that finished.
+   * A full table arrives in a few hundred UPDATEs while earlier ones are still being
+   * written; waiting would leave the kernel idle from the end of each pass until the apply
+   * loop comes round again (behind whatever the event loop is doing), and the last batch
+   * would be the biggest. `wake` is called when a pass ends with different failures than
+   * the last, so the apply loop reports them (and retries them with its backoff).
+   */
+  writeBehind?: { wake(): void };
 }
 
 /** A dataplane that can be told that BGP has brought what it will after a start. */
@@ -57,6 +68,8 @@ export interface LearnedRoutesDataplane extends Dataplane {
   requestResync(): void;
   /** From now on the learned-routes manager may sweep (once the datastore is in sync too). Idempotent. */
   onBgpConverged(): void;
+  /** Resolves once no write-behind pass is running (call after the apply loop stopped). */
+  settled(): Promise<void>;
 }
 
 /**
@@ -71,8 +84,15 @@ export class LearnedRoutesManager implements Manager {
   #released = false;
   /** Whether a learned route was ever desired: until then (and the release) a pass would write nothing. */
   #heard = false;
+  readonly #writeBehind: { wake(): void } | undefined;
+  /** Write-behind: the pass running, whether another should follow it, the last one's failures. */
+  #pass: Promise<void> | undefined;
+  #passAgain = false;
+  #outcome: ApplyFailure[] = [];
+  #outcomeKey = '';
 
   constructor(opts: LearnedRoutesOptions) {
+    this.#writeBehind = opts.writeBehind;
     this.#routes = new RouteManager({
       kernel: opts.routeKernel,
       hasIpipModule: opts.hasIpipModule ?? (async () => false),
@@ -122,7 +142,40 @@ export class LearnedRoutesManager implements Manager {
     // Nothing desired and nothing to remove yet: skip the table dump (a start with BGP
     // still down, or a node without learned routes).
     if (!this.#heard && !this.#released) return Promise.resolve();
-    return this.#routes.apply();
+    if (!this.#writeBehind) return this.#routes.apply();
+    this.#startPass();
+    return this.#outcome.length > 0 ? Promise.reject(new ManagerApplyError(this.name, this.#outcome)) : Promise.resolve();
+  }
+
+  /** Resolves once no write-behind pass is running. */
+  async settled(): Promise<void> {
+    while (this.#pass) await this.#pass;
+  }
+
+  #startPass(): void {
+    if (this.#pass) {
+      this.#passAgain = true;
+      return;
+    }
+    // The RouteManager takes messages during its own apply (what arrives is left for the
+    // next pass), so sending goes on while a pass writes.
+    this.#pass = this.#routes.apply().then(
+      () => this.#passEnded([]),
+      (err: unknown) => this.#passEnded(err instanceof ManagerApplyError ? err.failures : [{ manager: this.name, item: this.name, code: (err as { code?: string }).code ?? 'DATAPLANE_APPLY_FAILED', message: (err as Error).message ?? String(err) }]),
+    );
+  }
+
+  #passEnded(failures: ApplyFailure[]): void {
+    this.#pass = undefined;
+    const key = failures.map((f) => `${f.item}\0${f.code}`).join('\n');
+    const changed = key !== this.#outcomeKey;
+    this.#outcome = failures;
+    this.#outcomeKey = key;
+    if (this.#passAgain) {
+      this.#passAgain = false;
+      this.#startPass();
+    }
+    if (changed) this.#writeBehind?.wake();
   }
 }
 
@@ -201,6 +254,10 @@ class WithLearnedKernelRoutes<D extends Dataplane> implements LearnedRoutesDatap
 
   onBgpConverged(): void {
     this.#learned.onBgpConverged();
+  }
+
+  settled(): Promise<void> {
+    return this.#learned.settled();
   }
 
   async apply(): Promise<ApplyReport> {

@@ -12,7 +12,7 @@
 import type { Logger } from '../../log/logger.js';
 import { applyManagers, type ApplyReport, type Manager } from '../driver.js';
 import type { DataplaneMessage, RouteType } from '../messages.js';
-import { LearnedRoutesManager, type LearnedRoutesDataplane } from './learned-routes.js';
+import { LearnedRoutesManager, type LearnedRoutesDataplane, type LearnedRoutesOptions } from './learned-routes.js';
 import type { IpipProbe, RouteKernel } from './route-kernel.js';
 import { RouteManager } from './route-manager.js';
 
@@ -26,6 +26,8 @@ export interface LegacyDataplaneOptions {
   learnedRouteProtocol?: number;
   routeTable?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Learned routes are written behind the apply loop (see LearnedRoutesOptions.writeBehind). */
+  learnedWriteBehind?: LearnedRoutesOptions['writeBehind'];
 }
 
 /** Every route type but `bgp`; a Record so a new RouteType fails to compile until placed. */
@@ -36,7 +38,7 @@ export class LegacyDataplane implements LearnedRoutesDataplane {
 
   constructor(
     private readonly managers: readonly Manager[],
-    private readonly learned?: Pick<LearnedRoutesManager, 'onBgpConverged'>,
+    private readonly learned?: Pick<LearnedRoutesManager, 'onBgpConverged' | 'settled'>,
   ) {}
 
   static create(opts: LegacyDataplaneOptions): LegacyDataplane {
@@ -55,6 +57,7 @@ export class LegacyDataplane implements LearnedRoutesDataplane {
       ...(opts.learnedRouteProtocol !== undefined ? { routeProtocol: opts.learnedRouteProtocol } : {}),
       ...(opts.routeTable !== undefined ? { routeTable: opts.routeTable } : {}),
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+      ...(opts.learnedWriteBehind !== undefined ? { writeBehind: opts.learnedWriteBehind } : {}),
     });
     return new LegacyDataplane([routes, learned], learned);
   }
@@ -74,6 +77,10 @@ export class LegacyDataplane implements LearnedRoutesDataplane {
   /** BGP has brought what it will after the start: the learned routes' sweep may run. */
   onBgpConverged(): void {
     this.learned?.onBgpConverged();
+  }
+
+  settled(): Promise<void> {
+    return this.learned?.settled() ?? Promise.resolve();
   }
 
   apply(): Promise<ApplyReport> {
