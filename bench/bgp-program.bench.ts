@@ -59,9 +59,10 @@
  * table's "Prefixes"; base is that count before the round. A read is O(routes) of kernel
  * time (about 1-2 ms at 20k routes, 7-17 ms at 100k on a busy 2-core machine), taken from the
  * cores the receiver and feeder run on, so the period is 20 ms or 4x the last read's cost,
- * whichever is longer (the probe then takes at most a fifth of one core). A done time is late
- * by at most the time from the start of the read before the last one to done, reported as
- * "poll ms" (tens of ms against results of 0.5 s and up). The same probe and rule apply to both
+ * whichever is longer (the probe then takes at most a fifth of one core). The last routes
+ * arrived between the start of the read before the one that saw them all and the end of
+ * that one: done is the middle of that interval and "± poll ms" half its width (the end of
+ * the read would be late by up to the whole width). The same probe and rule apply to both
  * receivers. Between rounds the feeder shuts the session and the same probe waits for the
  * count to fall back to base: that is the withdraw time.
  *
@@ -566,6 +567,7 @@ interface Receiver {
 class FibPoller {
   #previousStart: bigint | undefined;
   #lastStart: bigint | undefined;
+  #lastEnd: bigint | undefined;
   #costMs = 0;
 
   constructor(private readonly pid: number) {}
@@ -574,16 +576,20 @@ class FibPoller {
     this.#previousStart = this.#lastStart;
     this.#lastStart = nowNs();
     const n = await fibPrefixes(this.pid);
+    this.#lastEnd = nowNs();
     this.#costMs = secondsSince(this.#lastStart) * 1000;
     return n;
   }
 
   /**
-   * How late the last read can have seen what it saw, in ms: the state changed after the read
-   * before it started, so at most from that start to now.
+   * When what the last read saw happened: after the read before it started and before this
+   * one ended; the middle of that, with half its width (the same estimate for both
+   * receivers, unbiased where the end of the period is not).
    */
-  boundMs(): number {
-    return this.#previousStart === undefined ? NaN : secondsSince(this.#previousStart) * 1000;
+  seenAt(): { at: bigint; boundMs: number } {
+    const end = this.#lastEnd ?? nowNs();
+    if (this.#previousStart === undefined) return { at: end, boundMs: NaN };
+    return { at: (this.#previousStart + end) / 2n, boundMs: Number(end - this.#previousStart) / 2e6 };
   }
 
   pause(): Promise<unknown> {
@@ -645,7 +651,7 @@ async function runRound(feed: Feed, rx: Receiver, round: number, p: Progress, at
     started.catch(() => {});
     for (;;) {
       programmed = (await poller.count()) - base;
-      if (programmed > 0) firstRoute ??= nowNs();
+      if (programmed > 0) firstRoute ??= poller.seenAt().at;
       p.update(programmed);
       if (programmed >= N) {
         finished = true;
@@ -662,10 +668,11 @@ async function runRound(feed: Feed, rx: Receiver, round: number, p: Progress, at
     await feedWatch.stop();
   }
   const feedStart = feedWatch.start;
-  const end = nowNs();
-  // Nothing of the feed can be in the FIB before the session started.
+  // Done: the middle of the interval in which the last routes arrived (see FibPoller.seenAt).
+  const seen = poller.seenAt();
+  const end = finished ? seen.at : nowNs();
   const established = session?.at;
-  const pollBoundMs = established === undefined ? NaN : Math.min(Number.isNaN(poller.boundMs()) ? Infinity : poller.boundMs(), secondsSince(established, end) * 1000);
+  const pollBoundMs = seen.boundMs;
   const cpuSeconds = (await processCpuSeconds(pid)) - cpu0;
   const rssBytes = await processRssBytes(pid);
   const probeMs = await probeCostMs(pid);
@@ -699,7 +706,8 @@ async function runRound(feed: Feed, rx: Receiver, round: number, p: Progress, at
     programmed,
     totalSeconds: finished ? secondsSince(t0, end) : NaN,
     transferSeconds: finished && feedStart !== undefined ? secondsSince(feedStart.at, end) : NaN,
-    firstRouteSeconds: firstRoute !== undefined && feedStart !== undefined ? secondsSince(feedStart.at, firstRoute) : NaN,
+    // Both ends are estimates (each within its ±); a route cannot come before the feed.
+    firstRouteSeconds: firstRoute !== undefined && feedStart !== undefined ? Math.max(0, secondsSince(feedStart.at, firstRoute)) : NaN,
     feedStartBoundMs: feedStart?.boundMs ?? NaN,
     feederWaitSeconds: feedStart !== undefined && established !== undefined ? secondsSince(established, feedStart.at) : NaN,
     sessionStartBoundMs: session?.boundMs ?? NaN,
@@ -934,7 +942,7 @@ async function report(feeds: Feed[], summaries: FeedSummary[], rounds: Round[], 
   };
   const dnf = (s: FeedSummary, who: ReceiverName) => `did not finish in ${ROUND_TIMEOUT_S} s (${s.programmed[who]}/${N})`;
   const cell = (s: FeedSummary, who: ReceiverName, v: number) => (Number.isNaN(s.transferSeconds[who]) ? dnf(s, who) : fmt(v));
-  const headers = ['receiver', 'transfer s', 'prefixes/s', 'ratio to BIRD', 'median s', 'median ratio', 'total s', 'CPU s', 'CPU ratio', 'withdraw s', 'RSS bytes/prefix', 'probe ms', 'poll ms'];
+  const headers = ['receiver', 'transfer s', 'prefixes/s', 'ratio to BIRD', 'median s', 'median ratio', 'total s', 'CPU s', 'CPU ratio', 'withdraw s', 'RSS bytes/prefix', 'probe ms', '± poll ms'];
   const sections = summaries.flatMap((s, i) => [
     `## ${feeds[i]!.title}`,
     '',
@@ -950,7 +958,7 @@ async function report(feeds: Feed[], summaries: FeedSummary[], rounds: Round[], 
   const md = [
     `# BGP receive and program: ${N} IPv4 prefixes into the kernel FIB`,
     '',
-    `Best of ${ROUNDS} round(s) per receiver and feeder, receivers alternating, each in its own network namespace. Done = the receiver's namespace's FIB (Main table prefix count from /proc/<pid>/net/fib_triestat) holds all ${N} routes; polled the same way for both receivers, every ${POLL_MS} ms or ${PROBE_SPACING}x the last read's cost if longer (a read walks the whole trie), so a done time is late by at most "poll ms": from the start of the read before the one that saw all routes to done ("probe ms": one read with the table in, after the round). Transfer: from the session's start (its TCP connection reaching ESTABLISHED, read from the feeder namespace's /proc/<pid>/net/tcp, the same way for every feeder and receiver) to done (the ratio uses the best round; the median ratio is printed too); total: from the feeder's start command. CPU s: the receiving process's user + system time in the round (/proc, 10 ms ticks). Withdraw: from the feeder shutting the session to every route gone from the FIB. RSS bytes/prefix: VmRSS with the table in (first round of the feeder) minus VmRSS of the idle receiver before its first round of the run, over N (for the agent that includes garbage V8 has not collected yet).`,
+    `Best of ${ROUNDS} round(s) per receiver and feeder, receivers alternating, each in its own network namespace. Done = the receiver's namespace's FIB (Main table prefix count from /proc/<pid>/net/fib_triestat) holds all ${N} routes; polled the same way for both receivers, every ${POLL_MS} ms or ${PROBE_SPACING}x the last read's cost if longer (a read walks the whole trie), so the last routes arrived between the start of the read before the one that saw them all and the end of that one: done is the middle of that interval, "± poll ms" half its width ("probe ms": one read with the table in, after the round). Transfer: from the feed's start (the feeder's end of the link has sent 4 KiB past the session set-up: its first UPDATEs, read from the feeder namespace's /proc/<pid>/net/dev every 1 ms, the same way for every feeder and receiver; gobgpd sends its table 1-4 s after the session is up, which is not the receivers' time) to done (the ratio uses the best round; the median ratio is printed too); total: from the feeder's start command. CPU s: the receiving process's user + system time in the round (/proc, 10 ms ticks). Withdraw: from the feeder shutting the session to every route gone from the FIB. RSS bytes/prefix: VmRSS with the table in (first round of the feeder) minus VmRSS of the idle receiver before its first round of the run, over N (for the agent that includes garbage V8 has not collected yet).`,
     '',
     ...sections,
     'tabby: the real agent (`tabby agent --dataplane legacy`) with its own etcd, a BGPPeer per feeder, learned prefixes outside every pool (type `bgp` routes). BIRD: `protocol bgp` import all + `protocol kernel` export all. Feeders: BIRD paces its export; gobgpd sends a pre-loaded table at its own rate; the replay feeder writes the pre-encoded table at once, so that case is the receivers\' own speed.',

@@ -31,6 +31,8 @@ describe('PrefixId', () => {
       expect(decoded).toEqual(list);
       expect(JSON.parse(JSON.stringify(decoded))).toEqual(list);
       expect(decoded.map(prefixId)).toEqual(list.map((p) => prefixId({ ...p })));
+      // The key text is built from the number for a decoded prefix (one flat string), from the text otherwise.
+      expect(decoded.map(prefixKey)).toEqual(list.map((p) => prefixKey({ ...p })));
     }), { numRuns: 300 });
     // Runs sharing their first three octets (the decoder reuses that text), broken by others.
     const run = ['10.0.0.0/25', '10.0.0.128/26', '10.0.0.192/32', '10.0.1.0/24', '10.0.0.64/26', '0.0.0.0/0', '255.255.255.255/32', '255.255.255.0/24', '10.0.0.0/8'];
