@@ -82,8 +82,20 @@ export interface RouteManagerOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
-/** What a desired route turns into: a kernel route, nothing (not the kernel's business), or a failure. */
-type Plan = { kind: 'route'; route: KernelRoute } | { kind: 'none' } | { kind: 'fail'; code: string; message: string };
+/** Why a desired route cannot be programmed. */
+interface PlanFailure {
+  fail: true;
+  code: string;
+  message: string;
+}
+
+/**
+ * What a desired route turns into: a kernel route (returned as is: no wrapper object per
+ * route of a 100,000-route table), nothing (not the kernel's business), or a failure.
+ */
+type Plan = KernelRoute | undefined | PlanFailure;
+
+const failed = (p: Plan): p is PlanFailure => p !== undefined && 'fail' in p;
 
 /**
  * Everything the manager knows about one destination, in one place: what is desired there
@@ -309,15 +321,15 @@ export class RouteManager implements Manager {
     if (!u) return false;
     const dst = slot.dst;
     let plan = this.toKernel(u);
-    if (plan.kind === 'route' && u.encap === 'ipip' && !round.ipip) plan = { kind: 'fail', code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
-    if (plan.kind === 'none') return false;
-    if (plan.kind === 'fail') {
+    if (plan !== undefined && !failed(plan) && u.encap === 'ipip' && !round.ipip) plan = { fail: true, code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
+    if (plan === undefined) return false;
+    if (failed(plan)) {
       round.failed.add(slot);
       if (plan.code === 'IPIP_MODULE_MISSING') round.ipipBlocked.push(dst);
       else round.failures.push({ manager: this.name, item: `route ${dst}`, code: plan.code, message: plan.message });
       return true;
     }
-    const want = plan.route;
+    const want = plan;
     const have = slot.ours;
     if (have) {
       if (!sameForwarding(want, have)) round.writes.push({ op: 'replace', route: want, slot });
@@ -395,7 +407,9 @@ export class RouteManager implements Manager {
   /** Asks the kernel about IPIP only if one of the slots wants an IPIP route programmed (undefined otherwise). */
   private async probeIpip(slots: Iterable<Slot>): Promise<boolean | undefined> {
     for (const { desired: u } of slots) {
-      if (u?.encap === 'ipip' && this.toKernel(u).kind === 'route') return this.opts.hasIpipModule().catch(() => false);
+      if (u?.encap !== 'ipip') continue;
+      const plan = this.toKernel(u);
+      if (plan !== undefined && !failed(plan)) return this.opts.hasIpipModule().catch(() => false);
     }
     return undefined;
   }
@@ -443,28 +457,28 @@ export class RouteManager implements Manager {
     switch (u.routeType) {
       case 'host':
         // A node's own address is reached by the underlay's routes, not ours.
-        return { kind: 'none' };
+        return undefined;
       case 'local-block':
-        return { kind: 'route', route: { dst, protocol, table, type: 'blackhole' } };
+        return { dst, protocol, table, type: 'blackhole' };
       case 'local-workload':
-        if (!u.iface) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `local workload route ${dst} names no interface` };
-        return { kind: 'route', route: { dst, protocol, table, type: 'unicast', ifName: u.iface, scope: 'link' } };
+        if (!u.iface) return { fail: true, code: 'ROUTE_INCOMPLETE', message: `local workload route ${dst} names no interface` };
+        return { dst, protocol, table, type: 'unicast', ifName: u.iface, scope: 'link' };
       case 'bgp':
-        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `learned route ${dst} has no next hop` };
+        if (!u.nextHop) return { fail: true, code: 'ROUTE_INCOMPLETE', message: `learned route ${dst} has no next hop` };
         // Never encapsulated; the kernel finds the device for the next hop (it may not be the uplink).
-        return { kind: 'route', route: { dst, protocol, table, type: 'unicast', gateway: u.nextHop, scope: 'universe' } };
+        return { dst, protocol, table, type: 'unicast', gateway: u.nextHop, scope: 'universe' };
       case 'remote-block':
       case 'remote-workload': {
-        if (!u.nextHop) return { kind: 'fail', code: 'ROUTE_INCOMPLETE', message: `route ${dst} to node ${u.dstNode ?? '?'} has no next hop (the node has no IPv4 address)` };
+        if (!u.nextHop) return { fail: true, code: 'ROUTE_INCOMPLETE', message: `route ${dst} to node ${u.dstNode ?? '?'} has no next hop (the node has no IPv4 address)` };
         if (u.encap === 'vxlan') {
-          return { kind: 'fail', code: 'VXLAN_UNSUPPORTED', message: `route ${dst} needs VXLAN, which the legacy dataplane does not program yet; use --dataplane bpf or an IPIP/unencapsulated pool` };
+          return { fail: true, code: 'VXLAN_UNSUPPORTED', message: `route ${dst} needs VXLAN, which the legacy dataplane does not program yet; use --dataplane bpf or an IPIP/unencapsulated pool` };
         }
         if (u.encap === 'ipip') {
-          return { kind: 'route', route: { dst, protocol, table, type: 'unicast', gateway: u.nextHop, ifName: this.ipipIfName, onlink: true, scope: 'universe' } };
+          return { dst, protocol, table, type: 'unicast', gateway: u.nextHop, ifName: this.ipipIfName, onlink: true, scope: 'universe' };
         }
         const route: KernelRoute = { dst, protocol, table, type: 'unicast', gateway: u.nextHop, scope: 'universe' };
         if (this.opts.uplinkIfName) route.ifName = this.opts.uplinkIfName;
-        return { kind: 'route', route };
+        return route;
       }
     }
   }
