@@ -33,15 +33,12 @@ export function importUpdate(
   if (a.mpReach && a.mpReach.nlri.length > 0) announced.push({ prefixes: a.mpReach.nlri, nextHop: a.mpReach.nextHop });
   if (announced.length === 0) return { accepted: [], withdrawn, rejected };
 
-  const base: PathAttributes = { ...a };
-  delete base.mpReach;
-  delete base.mpUnreach;
-  delete base.as4Path;
-  delete base.as4Aggregator;
+  // Rest, not spread-then-delete: `delete` turns the object into a slow dictionary, and the
+  // RIB shares it between the group's prefixes (read per prefix downstream).
+  const { mpReach: _reach, mpUnreach: _unreach, as4Path: _as4Path, as4Aggregator: _as4Aggregator, aggregator: _aggregator, ...rest } = a;
   const eff = effectiveAsPath(a, opts.fourOctetAs ?? true);
-  base.asPath = eff.asPath;
+  const base: PathAttributes = { ...rest, asPath: eff.asPath };
   if (eff.aggregator) base.aggregator = eff.aggregator;
-  else delete base.aggregator;
 
   const loop = loopReason(base, source, config);
   const accepted: ImportedRoutes[] = [];

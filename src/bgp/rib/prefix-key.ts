@@ -42,8 +42,8 @@ function writeDecimal(b: Buffer, at: number, v: number): number {
   return at;
 }
 
-/** The AFI a prefix belongs to (IPv6 text always contains ':'). */
-export const prefixAfi = (p: Prefix): number => (p.prefix.includes(':') ? AFI_IPV6 : AFI_IPV4);
+/** The AFI a prefix belongs to (IPv6 text always contains ':'; a decoded IPv4 prefix's text is not read). */
+export const prefixAfi = (p: Prefix): number => (p instanceof DecodedIpv4Prefix || !p.prefix.includes(':') ? AFI_IPV4 : AFI_IPV6);
 
 /**
  * A compact map key for a prefix: for IPv4 the number address * 64 + length (a 12-byte

@@ -18,10 +18,10 @@ import { BgpListener } from '../session/listener.js';
 import { BgpSession, type BgpSessionEvents, type BgpSessionOptions } from '../session/session.js';
 import type { Connector } from '../session/socket.js';
 import { Rib } from '../rib/rib.js';
-import { prefixKey } from '../rib/prefix-key.js';
+import { prefixAfi, prefixKey } from '../rib/prefix-key.js';
 import type { Path, RibChanges, RibEvent } from '../rib/types.js';
 import { systemClock, type Clock } from '../fsm/clock.js';
-import type { Capability, Prefix } from '../wire/index.js';
+import { AFI_IPV4, type Capability, type Prefix } from '../wire/index.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import type { LogSeverity, PeerConfig, RoutingContext, SpeakerConfig } from './config.js';
 import { PeerStatusTracker, type PeerStatus } from './peer-status.js';
@@ -433,7 +433,7 @@ function sessionKey(p: PeerConfig): string {
 
 /** The next hop the dataplane gets for a best path: learned IPv4 paths only (like the dataplane), never our own. */
 function learnedNextHop(prefix: Prefix, best: Omit<Path, 'prefix'> | null): string | undefined {
-  if (!best || best.source.kind !== 'peer' || prefix.prefix.includes(':')) return undefined;
+  if (!best || best.source.kind !== 'peer' || prefixAfi(prefix) !== AFI_IPV4) return undefined;
   return best.attributes.nextHop;
 }
 
