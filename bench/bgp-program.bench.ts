@@ -107,7 +107,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { encodeMessage } from '../src/bgp/wire/index.js';
 import { NetnsLab, type Netns } from '../test/support/netns.js';
-import { BirdControl, FeedStartWatch, TcpEstablishedWatch, birdMemory, dotted, encodeReplay, prefixAddress, processCpuSeconds, processRssBytes, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp, type ReplayMessages } from './support/bgp-feeders.js';
+import { BirdControl, FeedStartWatch, TcpEstablishedWatch, midpoint, type Dated, birdMemory, dotted, encodeReplay, prefixAddress, processCpuSeconds, processRssBytes, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp, type ReplayMessages } from './support/bgp-feeders.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 import { TABBY_LEARNED_ROUTE_PROTOCOL } from '../src/dataplane/legacy/route-kernel.js';
@@ -586,10 +586,10 @@ class FibPoller {
    * one ended; the middle of that, with half its width (the same estimate for both
    * receivers, unbiased where the end of the period is not).
    */
-  seenAt(): { at: bigint; boundMs: number } {
+  seenAt(): Dated {
     const end = this.#lastEnd ?? nowNs();
     if (this.#previousStart === undefined) return { at: end, boundMs: NaN };
-    return { at: (this.#previousStart + end) / 2n, boundMs: Number(end - this.#previousStart) / 2e6 };
+    return midpoint(this.#previousStart, end);
   }
 
   pause(): Promise<unknown> {
@@ -598,9 +598,7 @@ class FibPoller {
 }
 
 /** When the session carrying the feed started, and how precisely that is known. */
-interface SessionStart {
-  at: bigint;
-  boundMs: number;
+interface SessionStart extends Dated {
   /** The feeder's own Established time when it has a precise one (replay). */
   feederEstablished: bigint | undefined;
 }
@@ -621,7 +619,7 @@ async function sessionStart(feed: Feed, rx: Receiver, watch: TcpEstablishedWatch
       .sort((x, y) => (x.after < y.after ? -1 : 1))[0];
     if (dated) {
       if (dated.after === 0n) throw new Error(`${feed.name} -> ${rx.name}: a connection was up before the round started`);
-      return { at: (dated.after + dated.before) / 2n, boundMs: Number(dated.before - dated.after) / 2e6, feederEstablished };
+      return { ...midpoint(dated.after, dated.before), feederEstablished };
     }
     // Up but not dated yet (a reconnection the slow watch has not read): wait for it.
     if (nowNs() > deadline) throw new RoundTimeout(`the ${feed.name} session's TCP connection to be seen`);

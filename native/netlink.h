@@ -25,17 +25,13 @@ Napi::Value NetlinkRequestAsync(const Napi::CallbackInfo& info);
 
 // netlinkBatchAsync(requests: Buffer, { netns? }) -> Promise<Buffer>: many writes on ONE socket,
 // off the JS thread. `requests` is complete messages back to back, each with NLM_F_REQUEST,
-// NLM_F_ACK and its own sequence number, none a dump (checked on the JS thread: EINVAL naming
-// the message). They go out several per sendto, in chunks whose ACKs fit the receive buffer,
-// and the result is the NLMSG_ERROR reply (ACK or error, with extended-ACK text) of each,
-// back to back in arrival order; the caller matches them by sequence number. A message
-// without a reply had its reply dropped (receive buffer overflow, which the chunking avoids):
-// its outcome is unknown. Only socket and namespace failures reject.
+// NLM_F_ACK and consecutive sequence numbers, none a dump (checked on the JS thread: EINVAL
+// naming the message). They go out several per sendto, in chunks whose replies fit the
+// receive buffer. The result holds only what is not a plain success: the kernel's error
+// reply (with extended-ACK text) of each message that failed, and an NLMSG_OVERRUN header
+// with the sequence number of each message whose reply was lost (outcome unknown); a message
+// named by neither succeeded. Calls run in the order they were made, also when several are
+// queued at once. Only socket and namespace failures reject.
 Napi::Value NetlinkBatchAsync(const Napi::CallbackInfo& info);
-
-// procSysOpen(path, { netns?, write? }) -> fd. Opens a /proc/sys file from this thread while it
-// is inside `netns`: /proc/sys/net shows the namespace of the thread that opens it, and the
-// open file keeps pointing there. The caller reads/writes and closes the fd (node:fs).
-Napi::Value ProcSysOpen(const Napi::CallbackInfo& info);
 
 }  // namespace tabby

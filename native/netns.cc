@@ -94,4 +94,23 @@ Napi::Value IfName(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, buf);
 }
 
+Napi::Value ProcSysOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "open";
+  std::string path = StringArg(info, 0, op, "path");
+  if (path.rfind("/proc/sys/", 0) != 0 || path.find("/../") != std::string::npos) {
+    Fail(env, op, EINVAL, "procSysOpen opens files under /proc/sys/ only, got '" + path + "'");
+  }
+  Napi::Object opts = OptionsArg(info, 1);
+  bool write = OptBool(opts, "write");
+  NetnsGuard ns(env, OptString(opts, "netns"));
+  int fd = open(path.c_str(), (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    Fail(env, op, err, "cannot open " + path + (write ? " for writing" : "") + ns.Where(),
+         err == ENOENT ? "no such setting: check the name (an interface's settings exist only while it does)" : "");
+  }
+  return Napi::Number::New(env, fd);
+}
+
 }  // namespace tabby

@@ -42,4 +42,9 @@ class NetnsGuard {
 Napi::Value IfIndex(const Napi::CallbackInfo& info);
 Napi::Value IfName(const Napi::CallbackInfo& info);
 
+// procSysOpen(path, { netns?, write? }) -> fd. Opens a /proc/sys file from this thread while it
+// is inside `netns`: /proc/sys/net shows the namespace of the thread that opens it, and the
+// open file keeps pointing there. The caller reads/writes and closes the fd (node:fs).
+Napi::Value ProcSysOpen(const Napi::CallbackInfo& info);
+
 }  // namespace tabby

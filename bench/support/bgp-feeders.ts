@@ -248,6 +248,16 @@ export interface FirstSeen {
   before: bigint;
 }
 
+/** A moment known to lie in [after, before] (hrtime ns): its middle, and half the width in ms. */
+export interface Dated {
+  at: bigint;
+  boundMs: number;
+}
+
+export function midpoint(after: bigint, before: bigint): Dated {
+  return { at: (after + before) / 2n, boundMs: Number(before - after) / 2e6 };
+}
+
 /** tx_bytes of one interface in /proc/<pid>/net/dev (the network namespace `pid` is in); NaN if absent. */
 export function txBytes(text: string, ifName: string): number {
   for (const line of text.split('\n')) {
@@ -274,7 +284,7 @@ export function txBytes(text: string, ifName: string): number {
  */
 export class FeedStartWatch {
   readonly #base: number;
-  #at: { at: bigint; boundMs: number } | undefined;
+  #at: Dated | undefined;
   #stopped = false;
   readonly #done: Promise<void>;
 
@@ -291,7 +301,7 @@ export class FeedStartWatch {
   }
 
   /** When the feed started (undefined until seen), and half the width of its interval. */
-  get start(): { at: bigint; boundMs: number } | undefined {
+  get start(): Dated | undefined {
     return this.#at;
   }
 
@@ -310,7 +320,7 @@ export class FeedStartWatch {
       const start = this.clock();
       const sent = this.#read() - this.#base;
       const end = this.clock();
-      if (sent >= this.threshold) this.#at = { at: (last + end) / 2n, boundMs: Number(end - last) / 2e6 };
+      if (sent >= this.threshold) this.#at = midpoint(last, end);
       last = start;
       await sleep(this.everyMs);
     }

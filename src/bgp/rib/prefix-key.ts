@@ -96,8 +96,7 @@ export function prefixOfId(id: PrefixId): Prefix {
 export function prefixIdKey(id: PrefixId): string {
   if (typeof id === 'string') return id;
   const length = id % 64;
-  const a = (id - length) / 64;
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${length}`;
+  return ipv4KeyText((id - length) / 64, length);
 }
 
 export const prefixIdAfi = (id: PrefixId): number => (typeof id === 'number' ? AFI_IPV4 : id.includes(':') ? AFI_IPV6 : AFI_IPV4);

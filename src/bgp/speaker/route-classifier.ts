@@ -80,11 +80,8 @@ export class RouteClassifier {
       base = p.base;
       length = p.prefix;
     }
-    for (const pool of this.#pools) {
-      const { base: poolBase, prefix: poolLength } = pool.cidr;
-      // Covered: at least as long, and the same leading poolLength bits (a shift by 32 is a no-op in JS).
-      if (length >= poolLength && (poolLength === 0 || (base ^ poolBase) >>> (32 - poolLength) === 0)) return { pool, length };
-    }
+    // cidrCovers without building a Cidr per prefix: at least as long, base inside the pool.
+    for (const pool of this.#pools) if (length >= pool.cidr.prefix && cidrContains(pool.cidr, base)) return { pool, length };
     return undefined;
   }
 

@@ -95,7 +95,7 @@ interface PlanFailure {
  */
 type Plan = KernelRoute | undefined | PlanFailure;
 
-const failed = (p: Plan): p is PlanFailure => p !== undefined && 'fail' in p;
+const isFailure = (p: Plan): p is PlanFailure => p !== undefined && 'fail' in p;
 
 /**
  * Everything the manager knows about one destination, in one place: what is desired there
@@ -321,9 +321,9 @@ export class RouteManager implements Manager {
     if (!u) return false;
     const dst = slot.dst;
     let plan = this.toKernel(u);
-    if (plan !== undefined && !failed(plan) && u.encap === 'ipip' && !round.ipip) plan = { fail: true, code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
+    if (plan !== undefined && !isFailure(plan) && u.encap === 'ipip' && !round.ipip) plan = { fail: true, code: 'IPIP_MODULE_MISSING', message: 'no ipip module' };
     if (plan === undefined) return false;
-    if (failed(plan)) {
+    if (isFailure(plan)) {
       round.failed.add(slot);
       if (plan.code === 'IPIP_MODULE_MISSING') round.ipipBlocked.push(dst);
       else round.failures.push({ manager: this.name, item: `route ${dst}`, code: plan.code, message: plan.message });
@@ -409,7 +409,7 @@ export class RouteManager implements Manager {
     for (const { desired: u } of slots) {
       if (u?.encap !== 'ipip') continue;
       const plan = this.toKernel(u);
-      if (plan !== undefined && !failed(plan)) return this.opts.hasIpipModule().catch(() => false);
+      if (plan !== undefined && !isFailure(plan)) return this.opts.hasIpipModule().catch(() => false);
     }
     return undefined;
   }
