@@ -95,6 +95,10 @@
  * (first round of each feeder); BIRD's `show memory` tables + attributes too.
  * TABBY_BENCH_AGENT_FLAGS: extra node flags for the agent, space-separated (NODE_OPTIONS
  * refuses some, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the agent's rounds).
+ * TABBY_BENCH_AGENT_ARGS: extra agent flags, space-separated, e.g. `--bgp-warm-up=0` to see the
+ * first round without the warm-up.
+ * TABBY_BENCH_AGENT_LOG: a file the agent's output is appended to and kept after the run
+ * (default: inside the run's temporary directory, removed with it), e.g. for `--trace-gc`.
  * This reports, it never asserts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -141,6 +145,7 @@ const AGENT_CONVERGENCE_S = 32;
 
 /** Extra node flags for the agent (see the header). */
 const AGENT_NODE_FLAGS = (process.env.TABBY_BENCH_AGENT_FLAGS ?? '').split(' ').filter(Boolean);
+const AGENT_ARGS = (process.env.TABBY_BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean);
 const REPLAY_CHILD = process.argv.includes('--replay-feeder');
 const FEEDER_AS = 65001;
 const LOCAL_AS = 64512;
@@ -361,12 +366,12 @@ interface Agent {
 
 /** Starts the agent and waits for /readyz; `spawned` gets it first, so a failed start is still cleaned up. */
 async function startAgentIn(ns: Netns, dir: string, uplink: string, spawned: (a: Agent) => void): Promise<Agent> {
-  const log = join(dir, 'agent.log');
+  const log = process.env.TABBY_BENCH_AGENT_LOG || join(dir, 'agent.log');
   const fd = openSync(log, 'a');
   const argv = inNs(ns, [
     process.execPath, ...AGENT_NODE_FLAGS, join(ROOT, 'dist', 'cli', 'main.js'), 'agent',
     `--node-name=${NODE}`, `--etcd-endpoints=${ETCD}`, '--dataplane=legacy', `--state-dir=${join(dir, 'state')}`, `--cni-socket=${join(dir, 'cni.sock')}`,
-    `--http-listen=${AGENT_HTTP}`, `--uplink=${uplink}`, `--node-ip=${receiverAddress('tabby')}/29`, `--default-pool-cidr=${POOL_CIDR}`, '--log-level=warn',
+    `--http-listen=${AGENT_HTTP}`, `--uplink=${uplink}`, `--node-ip=${receiverAddress('tabby')}/29`, `--default-pool-cidr=${POOL_CIDR}`, '--log-level=warn', ...AGENT_ARGS,
   ]);
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', ...argv], { stdio: ['ignore', fd, fd] });
   closeSync(fd);

@@ -51,6 +51,7 @@ import { DatastorePoolSource } from '../ipam/pools.js';
 import { ApplyLoop, realLoopClock, type LoopClock } from './apply-loop.js';
 import { detectNodeIp, detectUplink, type InterfaceTable } from './autodetect.js';
 import { createAgentBgp, type AgentBgp, type AgentBgpTransport } from './bgp.js';
+import { warmUpLearnedRoutes } from './warm-up.js';
 import { BgpConvergence, type BgpConvergenceOptions } from './bgp-convergence.js';
 import { createCniHandler } from './cni-handler.js';
 import { clusterRoutesConflict, type AgentSettings } from './config.js';
@@ -150,6 +151,16 @@ async function untilAvailable<T>(what: string, fn: () => Promise<T>, log: Logger
   }
 }
 
+/** Runs the BGP warm-up (warm-up.ts) and logs how it went; never rejects: a failed warm-up only costs speed. */
+async function warmUpBgp(prefixes: number, log: Logger): Promise<void> {
+  try {
+    const r = await warmUpLearnedRoutes({ prefixes });
+    log.info({ op: 'bgp-warm-up', routes: r.routes, ms: Math.round(r.ms), cpuMs: Math.round(r.cpuMs) }, `BGP warm-up: ${r.routes} synthetic route writes through the learned-route path in ${Math.round(r.ms)} ms`);
+  } catch (err) {
+    log.warn({ op: 'bgp-warm-up', err }, `BGP warm-up failed (the first table from a peer will be slower, nothing else changes): ${(err as Error).message}`);
+  }
+}
+
 export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   const { settings, backend, platform } = deps;
   const conflict = clusterRoutesConflict(settings);
@@ -194,7 +205,11 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
   });
   log.info({ op: 'http', address: `${health.address.host}:${health.address.port}` }, 'serving /livez, /readyz, /metrics, /bgp/status');
 
+  // The warm-up runs while the datastore steps below wait on I/O; the speaker starts after it.
+  const warmUp = settings.bgp !== 'disabled' && settings.bgpWarmUp ? warmUpBgp(settings.bgpWarmUp, part('bgp')) : undefined;
+
   const stop = async (): Promise<void> => {
+    await warmUp;
     await cniServer?.close();
     cniServer = undefined;
     ctGc?.stop();
@@ -271,6 +286,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
         applyLoop.kick();
       },
       ...(deps.bgpTransport ? { transport: deps.bgpTransport } : {}),
+      ...(warmUp ? { startAfter: warmUp } : {}),
     });
     const agentBgp = bgp;
     const learnedRoutes = dataplane;

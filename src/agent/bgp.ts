@@ -36,6 +36,8 @@ export interface AgentBgpOptions {
   /** Learned routes, in the order they changed (the agent hands them to calc). */
   onRoutes: (msgs: BgpRouteMessage[]) => void;
   transport?: AgentBgpTransport;
+  /** The speaker applies no configuration (starts no session) before this settles: the warm-up. */
+  startAfter?: Promise<unknown>;
 }
 
 export interface AgentBgp {
@@ -64,7 +66,7 @@ export function createAgentBgp(o: AgentBgpOptions): AgentBgp {
       close: async () => undefined,
     };
   }
-  const speaker = new BgpSpeaker({ listenHost: o.nodeIp.split('/')[0]!, ...o.transport, logger: o.logger, onRoutes: o.onRoutes });
+  const speaker = new BgpSpeaker({ listenHost: o.nodeIp.split('/')[0]!, ...o.transport, logger: o.logger, onRoutes: o.onRoutes, ...(o.startAfter ? { startAfter: o.startAfter } : {}) });
   const feed = new BgpSyncerFeed(speaker, o.nodeName, o.keys);
   return {
     speaker,

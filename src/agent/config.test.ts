@@ -13,6 +13,7 @@ describe('resolveAgentSettings', () => {
       httpListen: { host: '127.0.0.1', port: 9099 },
       defaultPoolCidr: '192.168.0.0/16',
       logLevel: 'info',
+      bgpWarmUp: 4000,
     });
   });
 
@@ -38,6 +39,9 @@ describe('resolveAgentSettings', () => {
     expect(() => resolveAgentSettings({ hostname: 'Bad_Name' })).toThrow(/node-name "Bad_Name" from the default/);
     expect(() => resolveAgentSettings({ hostname: 'h', file: { path: '/f.yaml', text: 'colour: blue\n' } })).toThrow(/unknown setting "colour"/);
     expect(() => resolveAgentSettings({ hostname: 'h', flags: { cniSocket: 'rel/sock' } })).toThrow(/absolute path/);
+    expect(() => resolveAgentSettings({ hostname: 'h', flags: { bgpWarmUp: 'lots' } })).toThrow(/bgp-warm-up "lots" from --bgp-warm-up: use a number of prefixes from 0 \(no warm-up\) to 100000/);
+    expect(() => resolveAgentSettings({ hostname: 'h', env: { TABBY_BGP_WARM_UP: '200000' } })).toThrow(/from environment variable TABBY_BGP_WARM_UP/);
+    expect(resolveAgentSettings({ hostname: 'h', flags: { bgpWarmUp: '0' } }).bgpWarmUp).toBe(0);
   });
 
   it('environment names are TABBY_<UPPER_SNAKE>', () => {

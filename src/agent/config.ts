@@ -31,6 +31,9 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 export type AgentLogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_HTTP_LISTEN = '127.0.0.1:9099';
+/** `--bgp-warm-up`: prefixes in the synthetic table run through the learned-route path at start (warm-up.ts). */
+export const DEFAULT_BGP_WARM_UP = 4000;
+const MAX_BGP_WARM_UP = 100_000;
 
 export interface HostPort {
   host: string;
@@ -54,6 +57,11 @@ export interface AgentSettings {
   bgp?: BgpChoice;
   /** Absent: datastore. */
   clusterRoutes?: ClusterRouteSource;
+  /**
+   * Prefixes the BGP warm-up runs through the learned-route path before the speaker starts
+   * (src/agent/warm-up.ts); 0 or absent: none. The resolver's default is DEFAULT_BGP_WARM_UP.
+   */
+  bgpWarmUp?: number;
 }
 
 /** The settings as flags name them (camelCase of the long flag). */
@@ -70,6 +78,7 @@ export const SETTING_NAMES = [
   'logLevel',
   'bgp',
   'clusterRoutes',
+  'bgpWarmUp',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -204,6 +213,11 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
   if (clusterRoutes && !(CLUSTER_ROUTES_CHOICES as readonly string[]).includes(clusterRoutes.value)) {
     throw bad(clusterRoutes, 'clusterRoutes', `use one of ${CLUSTER_ROUTES_CHOICES.join(', ')} (datastore: from block affinities; bgp: from routes BGP learned)`);
   }
+  const warmUp = pick('bgpWarmUp') ?? dflt(String(DEFAULT_BGP_WARM_UP));
+  if (!/^\d+$/.test(warmUp.value) || Number(warmUp.value) > MAX_BGP_WARM_UP) {
+    throw bad(warmUp, 'bgpWarmUp', `use a number of prefixes from 0 (no warm-up) to ${MAX_BGP_WARM_UP}`);
+  }
+
   const conflict = clusterRoutesConflict({ bgp: bgp?.value as BgpChoice | undefined, clusterRoutes: clusterRoutes?.value as ClusterRouteSource | undefined });
   if (conflict) throw new AgentError('AGENT_CONFIG', `${conflict} (--cluster-routes from ${clusterRoutes!.from}, --bgp from ${bgp!.from})`);
 
@@ -221,6 +235,7 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
     logLevel: level.value as AgentLogLevel,
     ...(bgp ? { bgp: bgp.value as BgpChoice } : {}),
     ...(clusterRoutes ? { clusterRoutes: clusterRoutes.value as ClusterRouteSource } : {}),
+    bgpWarmUp: Number(warmUp.value),
   };
 }
 

@@ -76,8 +76,14 @@ export class CalcGraph {
   private dirty = false;
   private readonly clusterRoutes: ClusterRouteSource;
   private bridge: boolean;
+  /**
+   * opts.sink, read per batch of learned routes: held here because callers build their
+   * options objects differently, and a load through them would then see several shapes.
+   */
+  private readonly sink: CalcGraphOptions['sink'];
 
   constructor(private readonly opts: CalcGraphOptions) {
+    this.sink = opts.sink;
     this.clusterRoutes = opts.clusterRoutes ?? 'datastore';
     this.bridge = this.clusterRoutes === 'bgp';
     this.facts = new FactsStore(opts.keys ?? new Keys(), this.clusterRoutes);
@@ -106,7 +112,7 @@ export class CalcGraph {
       const dsRoute = ds.get(m.dst);
       this.settle(m.dst, this.winner(dsRoute, before, this.learnedFor), this.winner(dsRoute, this.facts.kept(m), this.learnedFor), out);
     }
-    if (out.length > 0) this.opts.sink.push(out);
+    if (out.length > 0) this.sink.push(out);
   }
 
   /**
@@ -130,7 +136,7 @@ export class CalcGraph {
     this.inSync = true;
     this.dirty = true;
     this.recomputeDatastore();
-    this.opts.sink.push([{ type: 'InSync' }]);
+    this.sink.push([{ type: 'InSync' }]);
   }
 
   /**
@@ -180,7 +186,7 @@ export class CalcGraph {
       const had = this.winner(prev.routes.get(dst), learnedShown ? heard : undefined, shownFor);
       this.settle(dst, had, this.winner(next.routes.get(dst), heard, localIpv4), out);
     }
-    if (out.length > 0) this.opts.sink.push(out);
+    if (out.length > 0) this.sink.push(out);
   }
 
   /** The route a destination gets from the datastore's route and a learned one (as eligible for `localIpv4`). */

@@ -7,7 +7,8 @@
 import type { PrefixId } from './prefix-key.js';
 
 export class PrefixMap<V> {
-  readonly #v4: Array<Map<number, V> | undefined> = [];
+  /** Indexed by prefix length, 0-32, all slots present (a read past the end would deoptimize the readers). */
+  readonly #v4: Array<Map<number, V> | undefined> = new Array<Map<number, V> | undefined>(33).fill(undefined);
   readonly #v6 = new Map<string, V>();
   #size = 0;
 
@@ -44,7 +45,7 @@ export class PrefixMap<V> {
   }
 
   clear(): void {
-    this.#v4.length = 0;
+    this.#v4.fill(undefined);
     this.#v6.clear();
     this.#size = 0;
   }
@@ -71,10 +72,7 @@ export class PrefixMap<V> {
     if (typeof id === 'string') return this.#v6;
     const length = id % 64;
     let m = this.#v4[length];
-    if (!m && create) {
-      while (this.#v4.length < length) this.#v4.push(undefined);
-      this.#v4[length] = m = new Map();
-    }
+    if (!m && create) this.#v4[length] = m = new Map();
     return m;
   }
 }

@@ -83,7 +83,7 @@ function config(peers: PeerConfig[], over: Partial<SpeakerConfig> = {}): Speaker
   };
 }
 
-function harness() {
+function harness(o: { startAfter?: Promise<unknown> } = {}) {
   const clock = new FakeClock(0);
   let wall = Date.UTC(2026, 0, 1, 12, 0, 0);
   const sessions: FakeSession[] = [];
@@ -96,12 +96,31 @@ function harness() {
       return s;
     },
     onRoutes: (m) => routes.push(...m),
+    ...(o.startAfter ? { startAfter: o.startAfter } : {}),
   });
   const live = (address: string) => sessions.filter((s) => s.opts.peerAddress === address && s.closed === 0);
   return { clock, speaker, sessions, routes, live, tick: (ms: number) => (wall += ms) };
 }
 
 describe('BgpSpeaker', () => {
+  it('starts no session before startAfter settles (the agent\'s warm-up), then starts them, also when it failed', async () => {
+    let release!: () => void;
+    const h = harness({ startAfter: new Promise<void>((r) => (release = r)) });
+    const applied = h.speaker.update(config([peer('10.0.0.1')]));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(h.sessions).toHaveLength(0);
+    expect(h.speaker.status().reason).toMatch(/waiting for the agent's BGP warm-up/);
+    release();
+    await applied;
+    expect(h.sessions.map((s) => s.started)).toEqual([1]);
+    await h.speaker.close();
+
+    const failed = harness({ startAfter: Promise.reject(new Error('warm-up failed')) });
+    await failed.speaker.update(config([peer('10.0.0.1')]));
+    expect(failed.sessions.map((s) => s.started)).toEqual([1]);
+    await failed.speaker.close();
+  });
+
   it('starts one session per configured peer, with the FSM settings from the config', async () => {
     const h = harness();
     await h.speaker.update(config([peer('10.0.0.1', { passive: true }), peer('192.0.2.1', { asNumber: 65000, peerType: 'global', holdTime: 30, port: 1179, id: '192.0.2.1:1179' })]));

@@ -56,6 +56,8 @@ export interface BgpSpeakerOptions {
   connectRetrySeconds?: number;
   idleHoldMs?: { initial: number; max: number };
   sessionFactory?: (opts: BgpSessionOptions) => SpeakerSession;
+  /** Configurations wait for this (the agent's warm-up): no session starts before it settles. */
+  startAfter?: Promise<unknown>;
 }
 
 export interface BgpStatus {
@@ -118,11 +120,18 @@ export class BgpSpeaker {
   #listener: BgpListener | undefined;
   #listenError: string | undefined;
   #listenRetry: (() => void) | undefined;
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void>;
+  /** startAfter has not settled yet. */
+  #held: boolean;
   #closed = false;
 
   constructor(opts: BgpSpeakerOptions = {}) {
     this.#opts = opts;
+    this.#held = opts.startAfter !== undefined;
+    const release = (): void => {
+      this.#held = false;
+    };
+    this.#queue = opts.startAfter ? opts.startAfter.then(release, release) : Promise.resolve();
     this.#clock = opts.clock ?? systemClock;
     this.#now = opts.now ?? Date.now;
     this.#log = (opts.logger ?? createLogger({ component: 'bgp' })).child({ component: 'bgp' });
@@ -138,6 +147,7 @@ export class BgpSpeaker {
   status(): BgpStatus {
     const c = this.#config;
     const base = { nodeName: c?.nodeName ?? '', peers: [...this.#peers.values()].map((p) => p.tracker.status()), ipv6Peers: [], exported: this.#exports.size, imported: this.#imported };
+    if (!c && this.#held) return { ...base, enabled: false, reason: 'starting: waiting for the agent\'s BGP warm-up (--bgp-warm-up) to finish' };
     if (!c || !c.enabled) return { ...base, enabled: false, reason: c?.disabledReason ?? 'no configuration yet (waiting for the datastore)' };
     return {
       ...base,

@@ -133,7 +133,8 @@ interface Round {
   /** Learned destinations left to another owner's route, with the line that says so. */
   deferred: Map<string, string>;
   writes: Write[];
-  ipip?: boolean;
+  /** Whether the ipip module is there; undefined when this round's routes did not need the probe. */
+  ipip: boolean | undefined;
   /** A `create` met a route the view did not know of: the view is wrong, redo as a full pass. */
   stale: boolean;
 }
@@ -497,5 +498,6 @@ export class RouteManager implements Manager {
 }
 
 function newRound(ipip: boolean | undefined): Round {
-  return { failures: [], deleteFailures: [], failed: new Set(), ipipBlocked: [], deferred: new Map(), writes: [], ...(ipip !== undefined ? { ipip } : {}), stale: false };
+  // One shape for every round (ipip is always a field): the passes read rounds per route.
+  return { failures: [], deleteFailures: [], failed: new Set(), ipipBlocked: [], deferred: new Map(), writes: [], ipip, stale: false };
 }
