@@ -3,6 +3,7 @@
  * CNI socket in a temp dir. Requests go through the real socket protocol.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -79,10 +80,10 @@ function slowRoutes(k: MemoryRouteKernel): RouteKernel {
   };
 }
 
-async function start(opts: { programTimeoutMs?: number; slow?: boolean } = {}): Promise<RunningAgent> {
+async function start(opts: { programTimeoutMs?: number; slow?: boolean; bgpWarmUp?: string; logFile?: string } = {}): Promise<RunningAgent> {
   const settings = resolveAgentSettings({
     hostname: 'node-a',
-    flags: { cniSocket: join(dir, 'cni.sock'), stateDir: join(dir, 'state'), httpListen: '127.0.0.1:0', defaultPoolCidr: '10.65.0.0/16' },
+    flags: { cniSocket: join(dir, 'cni.sock'), stateDir: join(dir, 'state'), httpListen: '127.0.0.1:0', defaultPoolCidr: '10.65.0.0/16', ...(opts.bgpWarmUp ? { bgpWarmUp: opts.bgpWarmUp } : {}) },
     env: {},
   });
   const agent = await startAgent({
@@ -95,7 +96,7 @@ async function start(opts: { programTimeoutMs?: number; slow?: boolean } = {}): 
       enableForwarding: async () => undefined,
       interfaces: () => ({ eth0: [{ address: '10.0.0.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '10.0.0.2/24' }] }),
     },
-    logger: createLogger({ level: 'silent' }),
+    logger: opts.logFile ? createLogger({ level: 'info', destination: opts.logFile }) : createLogger({ level: 'silent' }),
     programTimeoutMs: opts.programTimeoutMs ?? 5000,
   });
   agents.push(agent);
@@ -171,6 +172,24 @@ describe('agent startup', () => {
     expect(metrics).toContain('tabby_dataplane_mode{mode="legacy",reason="no-addon"} 1');
     expect(metrics).toContain('tabby_datastore_in_sync 1');
     await send(request('STATUS', ''));
+  });
+
+  it('warms the learned-route path up before its BGP speaker applies any configuration, and logs how it went', async () => {
+    const logFile = join(dir, 'agent.log');
+    const agent = await start({ bgpWarmUp: '200', logFile });
+    const ops = async () => (await readFile(logFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { op?: string; routes?: number; component?: string });
+    // The speaker's first configuration opens its listener, which logs either way (bound, or why not).
+    const deadline = Date.now() + 20_000;
+    let log = await ops();
+    while (!(log.some((l) => l.op === 'bgp-warm-up') && log.some((l) => l.op === 'bgp-listen')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      log = await ops();
+    }
+    const warm = log.findIndex((l) => l.op === 'bgp-warm-up');
+    // 200 prefixes announced, withdrawn, announced again and removed with the session.
+    expect(log[warm]).toMatchObject({ component: 'bgp', routes: 800 });
+    expect(log.findIndex((l) => l.op === 'bgp-listen')).toBeGreaterThan(warm);
+    expect(agent.bgp.status().reason ?? '').not.toMatch(/warm-up/);
   });
 
   it('serves /livez, /readyz and /metrics over HTTP', async () => {
