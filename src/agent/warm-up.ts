@@ -25,11 +25,12 @@ import { BgpSpeaker } from '../bgp/speaker/speaker.js';
 import type { SpeakerConfig } from '../bgp/speaker/config.js';
 import type { SessionSocket } from '../bgp/session/socket.js';
 import { packUpdates } from '../bgp/session/update-packer.js';
-import { ErrorCode, buildOpen, encodeMessage, endOfRib, type Capability, type PathAttributes, type Prefix } from '../bgp/wire/index.js';
+import { AFI_IPV4, ErrorCode, SAFI_UNICAST, buildOpen, encodeMessage, endOfRib, type Capability, type PathAttributes, type Prefix } from '../bgp/wire/index.js';
 import { CalcGraph } from '../calc/calc-graph.js';
 import { Sequencer } from '../calc/sequencer.js';
 import { LegacyDataplane } from '../dataplane/legacy/legacy-dataplane.js';
 import { NetlinkRouteKernel } from '../dataplane/linux/netlink-route-kernel.js';
+import { formatIPv4 } from '../ipam/cidr.js';
 import { createLogger } from '../log/logger.js';
 import { Netlink } from '../native/netlink.js';
 import { NLMSG_HDRLEN, NLM_F } from '../native/netlink-constants.js';
@@ -63,8 +64,7 @@ const CHUNK = 64 * 1024;
 function table(n: number): Prefix[] {
   const out: Prefix[] = [];
   for (let i = 0; i < n; i++) {
-    const a = ((100 << 24) | (64 << 16) | (i << 4)) >>> 0;
-    out.push({ prefix: `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`, length: 28 });
+    out.push({ prefix: formatIPv4(((100 << 24) | (64 << 16) | (i << 4)) >>> 0), length: 28 });
   }
   return out;
 }
@@ -193,8 +193,6 @@ class ScriptedPeer extends EventEmitter implements SessionSocket {
     });
   }
 
-
-
   #flow(): void {
     if (this.#flowing) return;
     this.#flowing = true;
@@ -216,11 +214,11 @@ export async function warmUpLearnedRoutes(o: WarmUpOptions = {}): Promise<WarmUp
   const cpu0 = process.cpuUsage();
 
   const ctx = { fourOctetAs: true };
-  const caps: Capability[] = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'route-refresh' }];
+  const caps: Capability[] = [{ kind: 'multiprotocol', afi: AFI_IPV4, safi: SAFI_UNICAST }, { kind: 'route-refresh' }];
   const prefixes = table(n);
   const encode = (msgs: Parameters<typeof encodeMessage>[0][]): Buffer => Buffer.concat(msgs.map((m) => encodeMessage(m, ctx)));
   const open = encode([buildOpen({ asn: PEER_AS, holdTime: 90, bgpId: PEER, capabilities: caps }), { type: 'keepalive' }]);
-  const announce = encode([...packUpdates({ announce: withPaths(prefixes), withdraw: [] }, ctx), endOfRib(1, 1)]);
+  const announce = encode([...packUpdates({ announce: withPaths(prefixes), withdraw: [] }, ctx), endOfRib(AFI_IPV4, SAFI_UNICAST)]);
   const withdraw = encode(packUpdates({ announce: [], withdraw: prefixes }, ctx));
 
   const kernel = new CountingNetlink();

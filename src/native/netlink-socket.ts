@@ -75,16 +75,9 @@ export function kernelError(call: NetlinkCall, errno: number, kernelSays?: strin
 
 export class NetlinkSocket {
   readonly #binding: NetlinkBinding;
-  /**
-   * The binding's batch call, taken once: the addon and a stand-in (the BGP warm-up's, the
-   * tests') are objects of different shapes, and reading the method off each per batch
-   * would deoptimize sendBatch whenever the other one is seen.
-   */
-  readonly #batchAsync: NetlinkBinding['netlinkBatchAsync'];
 
   constructor(binding: NetlinkBinding = loadBinding()) {
     this.#binding = binding;
-    this.#batchAsync = binding.netlinkBatchAsync?.bind(binding);
   }
 
   /**
@@ -145,7 +138,7 @@ export class NetlinkSocket {
     seq = first + (n - 1);
     const rawOpts = netns ? { netns } : {};
     let reply: Buffer;
-    if (this.#batchAsync) reply = await this.#batchAsync(bytes, rawOpts);
+    if (this.#binding.netlinkBatchAsync) reply = await this.#binding.netlinkBatchAsync(bytes, rawOpts);
     else {
       const ends = [...offsets.slice(1), bytes.length];
       reply = Buffer.concat(offsets.map((at, i) => this.#binding.netlinkRequest(bytes.subarray(at, ends[i]), rawOpts)));
