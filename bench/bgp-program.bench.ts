@@ -15,8 +15,9 @@
  *                      reported as "did not finish in S s" (with how far it got)
  *   --feeds LIST       which feeders to run, in order (default all three)
  *
- * Topology (all names pid-based via test/support/netns.ts, removed in `finally` and on
- * SIGINT/SIGTERM): three network namespaces, feeder, tabby and bird, and two veth pairs,
+ * Topology (all names pid-based via test/support/netns.ts, removed in `finally`, on a
+ * signal and when our output's reader goes away; support/interrupt.ts): three network
+ * namespaces, feeder, tabby and bird, and two veth pairs,
  * feeder<->tabby on 192.168.201.0/29 and feeder<->bird on 192.168.202.0/29 (addresses only
  * inside our own namespaces). The feeder end of each link has three addresses, one per
  * feeder (.1 BIRD, .2 gobgpd, .3 replay); the receiver is .6. Every feeder announces its own
@@ -112,6 +113,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeMessage } from '../src/bgp/wire/index.js';
 import { NetnsLab, type Netns } from '../test/support/netns.js';
 import { BirdControl, FeedStartWatch, TcpEstablishedWatch, midpoint, type Dated, birdMemory, dotted, encodeReplay, prefixAddress, processCpuSeconds, processRssBytes, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp, type ReplayMessages } from './support/bgp-feeders.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 import { TABBY_LEARNED_ROUTE_PROTOCOL } from '../src/dataplane/legacy/route-kernel.js';
@@ -827,12 +829,7 @@ async function main(): Promise<void> {
   checkDistFresh();
   const feedsWanted = feedList();
   const teardown = new Teardown();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`\n${sig}: cleaning up\n`);
-      void teardown.run().finally(() => process.exit(130));
-    });
-  }
+  cleanUpOnInterrupt(() => teardown.run());
   const dir = await mkdtemp(join(tmpdir(), `tabby-bgp-program-${process.pid}-`));
   teardown.add('temp dir', () => rm(dir, { recursive: true, force: true }));
   try {

@@ -48,6 +48,7 @@ import { BgpSpeaker } from '../src/bgp/speaker/speaker.js';
 import { BgpSession } from '../src/bgp/session/session.js';
 import type { PeerConfig, SpeakerConfig } from '../src/bgp/speaker/config.js';
 import { birdMemory, birdRouteCount, dotted, encodeReplay, freePort, prefixAddress, processCpuSeconds, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp } from './support/bgp-feeders.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
@@ -242,6 +243,14 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), `tabby-bgp-bench-${process.pid}-`));
   const daemons: ChildProcess[] = [];
   let speaker: BgpSpeaker | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await speaker?.close();
+      for (const d of daemons) await stopDaemon(d);
+      await rm(dir, { recursive: true, force: true });
+    })());
+  cleanUpOnInterrupt(cleanup);
   try {
     const ports: Ports = { feeder: await freePort(FEEDER), ours: await freePort(OURS), receiver: await freePort(RECEIVER), gobgp: await freePort(GOBGP_FEEDER), gobgpApi: await freePort('127.0.0.1'), replay: await freePort(REPLAY_FEEDER) };
     process.stderr.write(`bgp bench: ${N} prefixes, ${ROUNDS} round(s) per receiver and feeder; BIRD feeder ${FEEDER}:${ports.feeder}, GoBGP feeder ${GOBGP_FEEDER}:${ports.gobgp}\n`);
@@ -424,9 +433,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`wrote ${out.jsonPath} and ${out.mdPath}\n`);
   } finally {
-    await speaker?.close();
-    for (const d of daemons) await stopDaemon(d);
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
 }
 

@@ -27,6 +27,7 @@ import { netnsPath } from '../src/lab/names.js';
 import { runCommand } from '../src/lab/run-command.js';
 import { createNetns } from '../src/lab/underlay.js';
 import type { LabNode, LabState } from '../src/lab/state.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { measure, type Measurement } from './support/measure.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 import { percentile } from './support/stats.js';
@@ -144,9 +145,7 @@ async function main(): Promise<void> {
   if (!shim) log(`warning: ${SHIM} is not built (npm run build); timing only the Node entry`);
   const main = shim ?? nodeEntry;
   const lab = new Lab(`b${process.pid}`, { progress: log, cniPlugin: main });
-  const stop = () => void lab.down().finally(() => process.exit(130));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  cleanUpOnInterrupt(() => lab.down());
   await lab.down();
   const loadBefore = loadavg()[0]!;
   try {

@@ -19,6 +19,7 @@ import { Lab } from '../src/lab/lab.js';
 import { runCommand } from '../src/lab/run-command.js';
 import type { LabDataplane, LabIpipMode, LabState } from '../src/lab/state.js';
 import { createNetns } from '../src/lab/underlay.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
 const SECONDS = Number(process.env.DATAPLANE_BENCH_SECONDS ?? 5);
@@ -93,9 +94,19 @@ function endpointsOf(state: LabState): Endpoints {
   return { src: { netns: src.netns, ip: src.ip }, dst: { netns: dst.netns, ip: dst.ip } };
 }
 
+/** Every lab a case made, for a cut-short run to take down (Lab.down is idempotent). */
+const labs: Lab[] = [];
+cleanUpOnInterrupt(() => Promise.all(labs.map((l) => l.down())));
+
+function caseLab(tag: string, label: string): Lab {
+  const lab = new Lab(`bdp${process.pid % 100000}${tag}`, { progress: (l) => log(`${label}: ${l}`) });
+  labs.push(lab);
+  return lab;
+}
+
 /** A 2-node lab with one pod per node and the given dataplane; torn down afterwards. */
 async function agentCase(label: string, dataplane: LabDataplane, ipip: LabIpipMode, tag: string): Promise<CaseResult> {
-  const lab = new Lab(`bdp${process.pid % 100000}${tag}`, { progress: (l) => log(`${label}: ${l}`) });
+  const lab = caseLab(tag, label);
   await lab.down();
   try {
     const state = await lab.up({ nodes: 2, podsPerNode: 1, dataplane, ipip, logLevel: 'warn' });
@@ -113,7 +124,7 @@ async function agentCase(label: string, dataplane: LabDataplane, ipip: LabIpipMo
  */
 async function baselineCase(): Promise<CaseResult> {
   const label = 'baseline (kernel routes, no agent)';
-  const lab = new Lab(`bdp${process.pid % 100000}b`, { progress: (l) => log(`${label}: ${l}`) });
+  const lab = caseLab('b', label);
   await lab.down();
   try {
     const state = await lab.up({ nodes: 2, podsPerNode: 0, agents: false, logLevel: 'warn' });

@@ -22,6 +22,7 @@ import { parseCidr } from '../src/ipam/cidr.js';
 import { IpamKeys } from '../src/ipam/keys.js';
 import { DatastorePoolSource } from '../src/ipam/pools.js';
 import { etcdBackendFor, startEtcd, ETCD_BINARY, type EtcdServer } from '../test/support/etcd.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { measure, type Measurement } from './support/measure.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
@@ -91,6 +92,7 @@ async function ipamCase(etcd: EtcdServer, nodes: number, backends: EtcdBackend[]
 async function main(): Promise<void> {
   process.stderr.write('ipam bench: starting etcd\n');
   const etcd = await startEtcd();
+  cleanUpOnInterrupt(() => etcd.cleanup());
   const backends = Array.from({ length: 4 }, () => etcdBackendFor(etcd, { logger: createLogger({ component: 'bench', level: 'warn' }) }));
   try {
     const base1 = await baseline(etcd, 1);

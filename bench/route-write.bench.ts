@@ -24,8 +24,8 @@
  * during the delete.
  * Rounds alternate the order of the contenders; the table gives each one's best round and
  * its ratio to `ip -batch`'s best round of the same run. Writes bench/results/route-write.{json,md}.
- * Namespaces are named tby<pid>n… (test/support/netns.ts) and removed in `finally` and on
- * SIGINT/SIGTERM. This reports, it never asserts (beyond the route counts).
+ * Namespaces are named tby<pid>n… (test/support/netns.ts) and removed in `finally`, on a
+ * signal and when our output's reader goes away (support/interrupt.ts). This reports, it never asserts (beyond the route counts).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { Netlink, type RouteWrite } from '../src/native/netlink.js';
 import type { RouteBatchOp } from '../src/native/netlink-routes.js';
 import { mustRun, NetnsLab, type Netns } from '../test/support/netns.js';
+import { cleanUpOnInterrupt } from './support/interrupt.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
@@ -164,15 +165,7 @@ async function main(): Promise<void> {
   writeFileSync(files.add, lines('replace', ` via ${GATEWAY} proto ${PROTO}`));
   writeFileSync(files.del, lines('del', ` proto ${PROTO}`));
   const lab = new NetnsLab();
-  const stop = () => {
-    try {
-      lab.cleanup();
-    } finally {
-      process.exit(130);
-    }
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  cleanUpOnInterrupt(() => lab.cleanup());
   const samples: Sample[] = [];
   const nl = new Netlink();
   try {
