@@ -19,7 +19,8 @@
         "native/netns.cc",
         "native/object.cc",
         "native/prog.cc",
-        "native/tc.cc"
+        "native/tc.cc",
+        "native/tcp.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

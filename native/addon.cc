@@ -11,6 +11,7 @@
 #include "object.h"
 #include "prog.h"
 #include "tc.h"
+#include "tcp.h"
 
 namespace tabby {
 
@@ -40,6 +41,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkBatchAsync", Napi::Function::New(env, NetlinkBatchAsync, "netlinkBatchAsync"));
   exports.Set("procSysOpen", Napi::Function::New(env, ProcSysOpen, "procSysOpen"));
   exports.Set("mountBpffs", Napi::Function::New(env, MountBpffs, "mountBpffs"));
+  exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket, "tcpSocket"));
+  exports.Set("tcpMd5SetKey", Napi::Function::New(env, TcpMd5SetKey, "tcpMd5SetKey"));
   exports.Set("btfStruct", Napi::Function::New(env, BtfStructFromFile, "btfStruct"));
   return exports;
 }

@@ -287,6 +287,7 @@ export async function startAgent(deps: AgentDeps): Promise<RunningAgent> {
       },
       ...(deps.bgpTransport ? { transport: deps.bgpTransport } : {}),
       ...(warmUp ? { startAfter: warmUp } : {}),
+      ...(settings.bgpSecretsDir ? { secretsDir: settings.bgpSecretsDir } : {}),
     });
     const agentBgp = bgp;
     const learnedRoutes = dataplane;

@@ -10,6 +10,7 @@
  * The speaker listens on the node's own address (not 0.0.0.0) at the cluster's
  * BGPConfiguration listenPort (179 by default): peers reach a node at that address anyway,
  * and nodes sharing a host (the lab) or a test process never compete for a wildcard port.
+ * Passwords (TCP-MD5) are read from `--bgp-secrets-dir` and signed through the native addon.
  * With BGP disabled (`--bgp disabled`) nothing is started and /bgp/status still answers,
  * saying so, so `tabby node status` explains instead of reporting a missing endpoint.
  */
@@ -20,6 +21,9 @@ import { BgpSpeaker, type BgpSpeakerOptions, type BgpStatus } from '../bgp/speak
 import { BgpSyncerFeed } from '../bgp/speaker/syncer-feed.js';
 import { bgpStatusHandler } from '../bgp/speaker/status-handler.js';
 import type { BgpRouteMessage } from '../bgp/speaker/route-classifier.js';
+import { SecretFiles } from '../bgp/speaker/secrets.js';
+import { DEFAULT_BGP_SECRETS_DIR } from './config.js';
+import { TcpMd5Sockets } from '../native/tcp-md5.js';
 import type { HttpHandler } from './health-server.js';
 
 /** What tests (and special deployments) may change about the speaker's transport and clocks. */
@@ -38,6 +42,8 @@ export interface AgentBgpOptions {
   transport?: AgentBgpTransport;
   /** The speaker applies no configuration (starts no session) before this settles: the warm-up. */
   startAfter?: Promise<unknown>;
+  /** Where BGP passwords are read (`--bgp-secrets-dir`; default DEFAULT_BGP_SECRETS_DIR). */
+  secretsDir?: string;
 }
 
 export interface AgentBgp {
@@ -66,7 +72,15 @@ export function createAgentBgp(o: AgentBgpOptions): AgentBgp {
       close: async () => undefined,
     };
   }
-  const speaker = new BgpSpeaker({ listenHost: o.nodeIp.split('/')[0]!, ...o.transport, logger: o.logger, onRoutes: o.onRoutes, ...(o.startAfter ? { startAfter: o.startAfter } : {}) });
+  const speaker = new BgpSpeaker({
+    listenHost: o.nodeIp.split('/')[0]!,
+    tcpMd5: new TcpMd5Sockets(),
+    secrets: new SecretFiles(o.secretsDir ?? DEFAULT_BGP_SECRETS_DIR),
+    ...o.transport,
+    logger: o.logger,
+    onRoutes: o.onRoutes,
+    ...(o.startAfter ? { startAfter: o.startAfter } : {}),
+  });
   const feed = new BgpSyncerFeed(speaker, o.nodeName, o.keys);
   return {
     speaker,

@@ -14,6 +14,7 @@ describe('resolveAgentSettings', () => {
       defaultPoolCidr: '192.168.0.0/16',
       logLevel: 'info',
       bgpWarmUp: 4000,
+      bgpSecretsDir: '/etc/tabby/bgp-secrets',
     });
   });
 
@@ -37,6 +38,7 @@ describe('resolveAgentSettings', () => {
     expect(() => resolveAgentSettings({ hostname: 'h', flags: { dataplane: 'fast' } })).toThrow(/dataplane "fast" from --dataplane: use one of auto, bpf, legacy/);
     expect(() => resolveAgentSettings({ hostname: 'h', flags: { httpListen: '9099' } })).toThrow(/http-listen/);
     expect(() => resolveAgentSettings({ hostname: 'Bad_Name' })).toThrow(/node-name "Bad_Name" from the default/);
+    expect(() => resolveAgentSettings({ hostname: 'h', env: { TABBY_BGP_SECRETS_DIR: 'secrets' } })).toThrow(/bgp-secrets-dir "secrets" from environment variable TABBY_BGP_SECRETS_DIR: use an absolute path/);
     expect(() => resolveAgentSettings({ hostname: 'h', file: { path: '/f.yaml', text: 'colour: blue\n' } })).toThrow(/unknown setting "colour"/);
     expect(() => resolveAgentSettings({ hostname: 'h', flags: { cniSocket: 'rel/sock' } })).toThrow(/absolute path/);
     expect(() => resolveAgentSettings({ hostname: 'h', flags: { bgpWarmUp: 'lots' } })).toThrow(/bgp-warm-up "lots" from --bgp-warm-up: use a number of prefixes from 0 \(no warm-up\) to 100000/);

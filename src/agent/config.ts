@@ -34,6 +34,8 @@ export const DEFAULT_HTTP_LISTEN = '127.0.0.1:9099';
 /** `--bgp-warm-up`: prefixes in the synthetic table run through the learned-route path at start (warm-up.ts). */
 export const DEFAULT_BGP_WARM_UP = 4000;
 const MAX_BGP_WARM_UP = 100_000;
+/** `--bgp-secrets-dir`: BGP passwords, one directory per Secret, one file per key (src/bgp/speaker/secrets.ts). */
+export const DEFAULT_BGP_SECRETS_DIR = '/etc/tabby/bgp-secrets';
 
 export interface HostPort {
   host: string;
@@ -62,6 +64,8 @@ export interface AgentSettings {
    * (src/agent/warm-up.ts); 0 or absent: none. The resolver's default is DEFAULT_BGP_WARM_UP.
    */
   bgpWarmUp?: number;
+  /** Where BGP passwords are read; DEFAULT_BGP_SECRETS_DIR when absent. */
+  bgpSecretsDir?: string;
 }
 
 /** The settings as flags name them (camelCase of the long flag). */
@@ -79,6 +83,7 @@ export const SETTING_NAMES = [
   'bgp',
   'clusterRoutes',
   'bgpWarmUp',
+  'bgpSecretsDir',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -236,6 +241,7 @@ export function resolveAgentSettings(src: SettingSources): AgentSettings {
     ...(bgp ? { bgp: bgp.value as BgpChoice } : {}),
     ...(clusterRoutes ? { clusterRoutes: clusterRoutes.value as ClusterRouteSource } : {}),
     bgpWarmUp: Number(warmUp.value),
+    bgpSecretsDir: path('bgpSecretsDir', DEFAULT_BGP_SECRETS_DIR),
   };
 }
 

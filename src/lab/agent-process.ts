@@ -18,6 +18,8 @@ export interface AgentSettings {
   logLevel: string;
   /** Absent: the agent's default (datastore). */
   clusterRoutes?: LabClusterRoutes;
+  /** Where `tabby lab secret` writes BGP passwords. */
+  bgpSecretsDir: string;
 }
 
 export function agentArgs(node: LabNode, s: AgentSettings): string[] {
@@ -34,6 +36,7 @@ export function agentArgs(node: LabNode, s: AgentSettings): string[] {
     `--node-ip=${node.address}`,
     `--default-pool-cidr=${s.poolCidr}`,
     `--log-level=${s.logLevel}`,
+    `--bgp-secrets-dir=${s.bgpSecretsDir}`,
     ...(s.clusterRoutes ? [`--cluster-routes=${s.clusterRoutes}`] : []),
   ];
 }

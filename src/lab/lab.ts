@@ -182,7 +182,14 @@ export class Lab {
   }
 
   private agentSettings(state: LabState, logLevel: string): AgentSettings {
-    return { etcdEndpoint: state.etcd.endpoint, dataplane: state.dataplane, poolCidr: state.pool.cidr, logLevel, ...(state.clusterRoutes ? { clusterRoutes: state.clusterRoutes } : {}) };
+    return {
+      etcdEndpoint: state.etcd.endpoint,
+      dataplane: state.dataplane,
+      poolCidr: state.pool.cidr,
+      logLevel,
+      bgpSecretsDir: this.names.bgpSecretsDir,
+      ...(state.clusterRoutes ? { clusterRoutes: state.clusterRoutes } : {}),
+    };
   }
 
   /** The IPPool is the lab's, not the agent's default, so block size and encapsulation are what the lab says. */

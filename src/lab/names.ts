@@ -63,6 +63,11 @@ export class LabNames {
     return join(this.dir, 'lab.lock');
   }
 
+  /** The agents' --bgp-secrets-dir: one for the lab, as a Secret is one for the cluster. */
+  get bgpSecretsDir(): string {
+    return join(this.dir, 'bgp-secrets');
+  }
+
   get etcdDir(): string {
     return join(this.dir, 'etcd');
   }

@@ -28,6 +28,8 @@ export const BIRDC = '/usr/sbin/birdc';
 export const TOR_DEFAULT_AS = 65001;
 /** TEST-NET-2: never routed anywhere real, so a lab route to it cannot leak. */
 export const TOR_DEFAULT_ANNOUNCE = '198.51.100.0/24';
+/** What BIRD takes inside its quoted `password "..."`, within TCP-MD5's 80 bytes. */
+const TOR_PASSWORD = /^[ !#-[\]-~]{1,80}$/;
 /** The ToR's host number on the underlay (nodes are .11, .12, ...; the bridge .1). */
 const TOR_HOST = 254;
 
@@ -39,6 +41,8 @@ export interface TorOptions {
   clusterAs?: number;
   /** Prefixes the ToR originates (blackhole statics, exported to its peers only). */
   announce?: string[];
+  /** TCP-MD5 password on every session (the nodes' BGPPeer then needs the same, from a Secret). */
+  password?: string;
 }
 
 export interface TorInfo {
@@ -57,7 +61,7 @@ export function torPaths(names: LabNames): { netns: string; dir: string; config:
 }
 
 /** BIRD's configuration (pure, for the unit test). One `protocol bgp` per peer, named after the node. */
-export function torBirdConfig(o: { routerId: string; asNumber: number; clusterAs: number; announce: string[]; peers: { protocol: string; address: string }[] }): string {
+export function torBirdConfig(o: { routerId: string; asNumber: number; clusterAs: number; announce: string[]; peers: { protocol: string; address: string }[]; password?: string }): string {
   const lines = [
     `router id ${o.routerId};`,
     'protocol device { scan time 2; }',
@@ -73,6 +77,7 @@ export function torBirdConfig(o: { routerId: string; asNumber: number; clusterAs
       `  neighbor ${p.address} as ${o.clusterAs};`,
       '  connect retry time 1;',
       '  error wait time 1, 5;',
+      ...(o.password !== undefined ? [`  password "${o.password}";`] : []),
       // Learn everything the cluster sends; give it only our own statics.
       '  ipv4 { import all; export where proto = "tor_routes"; };',
       '}',
@@ -86,6 +91,9 @@ export async function startTor(names: LabNames, state: LabState, o: TorOptions):
   const p = torPaths(names);
   if (existsSync(netnsPath(p.netns))) throw new LabError('LAB_EXISTS', `lab '${state.name}' already has a ToR (${p.netns}); 'tabby lab down' removes it with the lab`);
   if (o.peers.length === 0) throw new LabError('LAB_USAGE', 'the ToR needs at least one node to peer with (--peer NODE)');
+  if (o.password !== undefined && !TOR_PASSWORD.test(o.password)) {
+    throw new LabError('LAB_USAGE', 'the ToR password must be 1-80 printable ASCII characters (spaces too), without " or \\');
+  }
   const peers = o.peers.map((name) => {
     const node = state.nodes.find((n) => n.name === name);
     if (!node) throw new LabError('LAB_USAGE', `no node '${name}' in lab '${state.name}'; nodes are ${state.nodes.map((n) => n.name).join(', ')}`);
@@ -105,7 +113,7 @@ export async function startTor(names: LabNames, state: LabState, o: TorOptions):
   await mustRun(['ip', '-n', p.netns, 'addr', 'add', `${address}/${prefixLen}`, 'dev', 'eth0']);
   await mustRun(['ip', '-n', p.netns, 'link', 'set', 'eth0', 'up']);
 
-  await writeFile(p.config, torBirdConfig({ routerId: address, asNumber, clusterAs: o.clusterAs ?? 64512, announce, peers }));
+  await writeFile(p.config, torBirdConfig({ routerId: address, asNumber, clusterAs: o.clusterAs ?? 64512, announce, peers, ...(o.password !== undefined ? { password: o.password } : {}) }), { mode: 0o600 });
   const log = await open(p.log, 'a');
   const [cmd, ...args] = inNetns(p.netns, [BIRD, '-f', '-c', p.config, '-s', p.socket, '-P', join(p.dir, 'bird.pid')]);
   const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });

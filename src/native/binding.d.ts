@@ -209,6 +209,14 @@ export interface RawBinding {
   netlinkBatchAsync(requests: Buffer, opts?: RawNetnsOptions): Promise<Buffer>;
   /** Opens a file under /proc/sys/ from inside `netns` (its net settings are per namespace); returns the fd. */
   procSysOpen(path: string, opts?: RawNetnsOptions & { write?: boolean }): number;
+  /** An unconnected TCP socket (non-blocking, close-on-exec) for net.Socket({ fd }) to connect (native/tcp.cc). */
+  tcpSocket(opts: { family: 4 | 6 }): number;
+  /**
+   * setsockopt(TCP_MD5SIG) on a TCP socket: the RFC 2385 key for segments to and from
+   * `address` (a listening socket passes it on to the sockets it accepts). An empty key
+   * removes it; returns false when there was none to remove.
+   */
+  tcpMd5SetKey(fd: number, opts: { address: string; key: Buffer }): boolean;
   /** mount(2) of a bpf filesystem at `dir` (native/mount.cc); `mode` defaults to 0o700. */
   mountBpffs(dir: string, opts?: { mode?: number }): void;
 }

@@ -29,6 +29,8 @@ export interface BirdNeighbor {
   /** Enable graceful restart with this restart time (seconds). */
   gracefulRestartTime?: number;
   passive?: boolean;
+  /** TCP-MD5 password (BIRD's `password`). */
+  password?: string;
 }
 
 export interface BirdOptions {
@@ -87,6 +89,7 @@ export function birdConfig(o: BirdOptions): string {
       '  connect retry time 1;',
       '  error wait time 1, 2;',
       ...(n.passive ? ['  passive on;'] : []),
+      ...(n.password !== undefined ? [`  password "${n.password}";`] : []),
       ...(n.gracefulRestartTime !== undefined ? ['  graceful restart on;', `  graceful restart time ${n.gracefulRestartTime};`] : ['  graceful restart off;']),
       `  ipv4 { import all; export where net ~ [ 10.0.0.0/8+ ]; next hop address ${o.nextHop ?? '192.0.2.2'}; };`,
       '}',

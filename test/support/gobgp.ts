@@ -26,6 +26,8 @@ export interface GobgpNeighbor {
   holdTime?: number;
   gracefulRestartTime?: number;
   passive?: boolean;
+  /** TCP-MD5 password (`auth-password`). */
+  password?: string;
 }
 
 export interface GobgpOptions {
@@ -77,6 +79,7 @@ export function gobgpConfig(o: GobgpOptions): string {
       '  [neighbors.config]',
       `    neighbor-address = "${n.address}"`,
       `    peer-as = ${n.asn}`,
+      ...(n.password !== undefined ? [`    auth-password = "${n.password}"`] : []),
       '  [neighbors.transport.config]',
       `    remote-port = ${n.port}`,
       `    local-address = "${o.localAddress}"`,

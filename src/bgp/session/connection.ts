@@ -10,7 +10,7 @@ import {
 import { step } from '../fsm/step.js';
 import type { Clock } from '../fsm/clock.js';
 import type { FsmAction, FsmContext, FsmEvent, FsmState, NegotiatedSession, TimerName, TransitionReason } from '../fsm/types.js';
-import type { Connector, SessionSocket } from './socket.js';
+import type { ConnectOptions, Connector, SessionSocket } from './socket.js';
 
 export interface ConnectionHooks {
   /** Before an OPEN reaches the FSM: return false when collision resolution dumped this connection. */
@@ -47,7 +47,7 @@ export class Connection {
     private readonly ctx: FsmContext,
     private readonly clock: Clock,
     private readonly connector: Connector,
-    private readonly target: { host: string; port: number; localAddress?: string },
+    private readonly target: ConnectOptions,
     private readonly hooks: ConnectionHooks,
   ) {
     this.state = state;
@@ -107,7 +107,7 @@ export class Connection {
     switch (a.type) {
       case 'connect': {
         this.#dropSocket();
-        const s = this.connector({ host: this.target.host, port: this.target.port, ...(this.target.localAddress ? { localAddress: this.target.localAddress } : {}) });
+        const s = this.connector(this.target);
         this.#attach(s, 'outbound');
         s.on('connect', () => {
           if (this.socket === s) this.dispatch({ type: 'TcpConnectionAcknowledged' });

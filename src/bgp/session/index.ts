@@ -2,4 +2,5 @@
 export { BgpSession, type BgpSessionOptions, type BgpSessionEvents, type StateChange, type EstablishedInfo, type DownInfo } from './session.js';
 export { BgpListener, type BgpListenerOptions, type BgpListenerEvents } from './listener.js';
 export { packUpdates, wireAttributes } from './update-packer.js';
-export { tcpConnector, normalizeAddress, type Connector, type ConnectOptions, type SessionSocket } from './socket.js';
+export { md5Connector, type TcpMd5 } from './tcp-md5.js';
+export { tcpConnector, failedSocket, normalizeAddress, type Connector, type ConnectOptions, type SessionSocket } from './socket.js';

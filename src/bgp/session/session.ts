@@ -12,7 +12,7 @@ import { CeaseSubcode } from '../fsm/step.js';
 import { initialFsmState, type FsmConfig, type FsmEvent, type FsmState, type FsmStateName, type NegotiatedSession, type TransitionReason } from '../fsm/types.js';
 import type { Family, OutboundRoute } from '../rib/types.js';
 import { Connection, type ConnectionHooks } from './connection.js';
-import { normalizeAddress, tcpConnector, type Connector, type SessionSocket } from './socket.js';
+import { normalizeAddress, tcpConnector, type ConnectOptions, type Connector, type SessionSocket } from './socket.js';
 import { packUpdates } from './update-packer.js';
 
 export interface BgpSessionOptions {
@@ -24,6 +24,11 @@ export interface BgpSessionOptions {
   fsm: FsmConfig;
   /** Only wait for the peer to connect (passive TCP establishment). */
   passive?: boolean;
+  /**
+   * TCP-MD5 password for outbound connections (the connector signs them). Inbound ones are
+   * keyed by the listener (BgpListener.setPasswords).
+   */
+  password?: string;
   clock?: Clock;
   random?: () => number;
   connector?: Connector;
@@ -206,7 +211,8 @@ export class BgpSession extends EventEmitter<BgpSessionEvents> {
         }
       },
     };
-    const target = { host: this.peerAddress, port: this.#opts.peerPort ?? 179, ...(this.#opts.localAddress ? { localAddress: this.#opts.localAddress } : {}) };
+    const o = this.#opts;
+    const target: ConnectOptions = { host: this.peerAddress, port: o.peerPort ?? 179, ...(o.localAddress ? { localAddress: o.localAddress } : {}), ...(o.password !== undefined ? { password: o.password } : {}) };
     return new Connection(state, { config: this.config, random: this.#random }, this.#clock, this.#connector, target, hooks);
   }
 

@@ -2,7 +2,7 @@
  * The slice of net.Socket a session uses, so tests can hand it an in-memory duplex.
  * Outbound connections come from an injected Connector.
  */
-import { connect as netConnect } from 'node:net';
+import { Socket, connect as netConnect } from 'node:net';
 
 export interface SessionSocket {
   write(data: Buffer): boolean;
@@ -25,16 +25,26 @@ export interface ConnectOptions {
   host: string;
   port: number;
   localAddress?: string;
+  /** Sign the connection with TCP-MD5 (RFC 2385): needs a connector with TCP-MD5 (tcp-md5.ts). */
+  password?: string;
 }
 
 /** Opens an outbound TCP connection; the socket emits 'connect' once it is up, or 'error'/'close'. */
 export type Connector = (o: ConnectOptions) => SessionSocket;
 
+/** Plain TCP. A connection that asks for a password fails (never goes out unsigned). */
 export const tcpConnector: Connector = (o) => {
+  if (o.password !== undefined) return failedSocket(new Error('TCP-MD5 is not available to this connector: the BGP password cannot be used'));
   const s = netConnect({ host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
   s.setNoDelay(true);
   return s;
 };
+
+/** A socket that fails the way a refused connection does: 'error', then 'close', on the next tick. */
+export function failedSocket(err: Error, socket: Socket = new Socket()): Socket {
+  process.nextTick(() => socket.destroy(err));
+  return socket;
+}
 
 /** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) as "1.2.3.4". */
 export function normalizeAddress(a: string | undefined): string {

@@ -119,15 +119,31 @@ describe('bgpConfigFor', () => {
     expect(ids(bgpConfigFor('n1', s).peers)).not.toContain('192.0.2.3 node specific');
   });
 
-  it('notes invalid selectors and passwords instead of failing', () => {
-    const c = bgpConfigFor('n1', snapshot({
-      nodes: three,
-      peers: { bad: { nodeSelector: 'rack ==', peerIP: '192.0.2.1', asNumber: 65000 }, secret: { peerIP: '192.0.2.2', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } } } },
-    }));
+  it('notes invalid selectors instead of failing', () => {
+    const c = bgpConfigFor('n1', snapshot({ nodes: three, peers: { bad: { nodeSelector: 'rack ==', peerIP: '192.0.2.1', asNumber: 65000 } } }));
     expect(c.notes.join('\n')).toMatch(/BGPPeer bad: ignored, its nodeSelector "rack ==" is not a valid selector/);
-    expect(c.notes.join('\n')).toMatch(/BGPPeer secret: password is not supported/);
-    expect(ids(c.peers)).toContain('192.0.2.2 global');
     expect(ids(c.peers)).not.toContain('192.0.2.1 global');
+  });
+
+  it('carries password references: a BGPPeer\'s to its sessions (both ends of a peerSelector pair), nodeMeshPassword to the mesh', () => {
+    const s = snapshot({
+      nodes: { ...three, n3: { ip: '10.0.0.3', labels: { rr: 'true' } } },
+      configs: { default: { nodeMeshPassword: { secretKeyRef: { name: 'mesh', key: 'pw' } } } },
+      peers: {
+        tor: { peerIP: '192.0.2.2', asNumber: 65000, password: { secretKeyRef: { name: 'tor', key: 'rack1', optional: true } } },
+        rr: { nodeSelector: '!has(rr)', peerSelector: 'rr == "true"', password: { secretKeyRef: { name: 'rr', key: 'pw' } } },
+        plain: { peerIP: '192.0.2.3', asNumber: 65000 },
+      },
+    });
+    const byId = (node: string) => new Map(bgpConfigFor(node, s).peers.map((p) => [p.id, p]));
+    const n1 = byId('n1');
+    expect(n1.get('192.0.2.2')?.password).toEqual({ name: 'tor', key: 'rack1', optional: true });
+    expect(n1.get('192.0.2.3')?.password).toBeUndefined();
+    expect(n1.get('10.0.0.2')).toMatchObject({ peerType: 'node-to-node mesh', password: { name: 'mesh', key: 'pw' } });
+    expect(n1.get('10.0.0.3')).toMatchObject({ peerType: 'node specific', password: { name: 'rr', key: 'pw' } });
+    // The reflector's side of the same pairs carries the same reference.
+    expect(byId('n3').get('10.0.0.1')).toMatchObject({ peerType: 'node specific', password: { name: 'rr', key: 'pw' } });
+    expect(bgpConfigFor('n1', s).notes).toEqual([]);
   });
 
   it('exports affine blocks and /32s borrowed from blocks affine to other nodes', () => {

@@ -20,12 +20,16 @@
  *   reflectors of the same cluster.
  * - One session per peer address and port: a node-specific BGPPeer beats a global one,
  *   which beats the mesh (the more deliberate configuration decides the session's shape).
+ * - Passwords: a BGPPeer's `password` applies to the sessions it makes; the default
+ *   BGPConfiguration's `nodeMeshPassword` to every mesh session. Both name a Secret key
+ *   (secrets.ts); the speaker reads it, this function only carries the reference.
  */
 import { formatCidr, parseCidr, parseIPv4 } from '../../ipam/cidr.js';
 import { meshPassive } from '../fsm/collision.js';
 import { parseSelector, type Selector } from '../../selector/index.js';
 import { goDurationSeconds } from './go-duration.js';
 import type { BgpNodeInfo, BgpPeerInfo, BgpSnapshot } from './datastore-view.js';
+import type { SecretKeyRef } from './secrets.js';
 import type { EncapMode } from '../../dataplane/messages.js';
 
 export const DEFAULT_AS_NUMBER = 64512;
@@ -58,6 +62,8 @@ export interface PeerConfig {
   restartTime: number;
   /** We reflect to this peer as our client (we have a cluster id and it is iBGP). */
   routeReflectorClient: boolean;
+  /** Sign the session with TCP-MD5, with the password in this Secret key. */
+  password?: SecretKeyRef;
 }
 
 /** Where learned cluster routes point, for classifying them (pool, encapsulation, node). */
@@ -94,7 +100,7 @@ export interface SpeakerConfig {
   /** Prefixes we originate (sorted): our affine blocks and /32s borrowed from others' blocks. */
   exports: string[];
   routing: RoutingContext;
-  /** Configuration problems worth a log line (bad selectors, passwords we cannot honour). */
+  /** Configuration problems worth a log line (bad selectors, unsupported peer addresses). */
   notes: string[];
 }
 
@@ -136,7 +142,7 @@ export function bgpConfigFor(localNode: string, snap: BgpSnapshot): SpeakerConfi
   const meshRestart = goDurationSeconds(dflt?.nodeMeshMaxRestartTime) ?? DEFAULT_RESTART_TIME;
 
   const candidates: PeerConfig[] = [];
-  const nodePeer = (n: BgpNodeInfo, peerType: PeerType, source: string, holdTime: number, restartTime: number): PeerConfig | undefined => {
+  const nodePeer = (n: BgpNodeInfo, peerType: PeerType, source: string, holdTime: number, restartTime: number, password: SecretKeyRef | undefined): PeerConfig | undefined => {
     if (!n.ipv4 || n.name === localNode || n.ipv4 === me) return undefined;
     const peerAs = n.asNumber ?? dflt?.asNumber ?? DEFAULT_AS_NUMBER;
     const port = listenPortOf(n.name);
@@ -152,12 +158,13 @@ export function bgpConfigFor(localNode: string, snap: BgpSnapshot): SpeakerConfi
       holdTime,
       restartTime,
       routeReflectorClient: clusterId !== undefined && peerAs === asNumber && n.routeReflectorClusterId !== clusterId,
+      ...(password ? { password } : {}),
     };
   };
 
   if (meshEnabled) {
     for (const n of snap.nodes.values()) {
-      const p = nodePeer(n, 'node-to-node mesh', 'mesh', DEFAULT_HOLD_TIME, meshRestart);
+      const p = nodePeer(n, 'node-to-node mesh', 'mesh', DEFAULT_HOLD_TIME, meshRestart, dflt?.nodeMeshPassword);
       if (p) candidates.push(p);
     }
   }
@@ -183,16 +190,13 @@ export function bgpConfigFor(localNode: string, snap: BgpSnapshot): SpeakerConfi
     const restartTime = goDurationSeconds(bp.maxRestartTime) ?? DEFAULT_RESTART_TIME;
     const source = `bgppeer/${bp.name}`;
     const applies = appliesTo(local);
-    if (bp.hasPassword && (applies || (peerSel?.matches(local.labels) ?? false))) {
-      notes.push(`BGPPeer ${bp.name}: password is not supported yet (TCP-MD5 needs support in the native addon); peering without it`);
-    }
     if (peerSel) {
       const targets = new Map<string, BgpNodeInfo>();
       if (applies) for (const n of nodes) if (peerSel.matches(n.labels)) targets.set(n.name, n);
       // Symmetric: the selected nodes peer back with the nodes the BGPPeer applies to.
       if (peerSel.matches(local.labels)) for (const n of nodes) if (appliesTo(n)) targets.set(n.name, n);
       for (const n of targets.values()) {
-        const p = nodePeer(n, peerType, source, holdTime, restartTime);
+        const p = nodePeer(n, peerType, source, holdTime, restartTime, bp.password);
         if (p) candidates.push(p);
       }
       continue;
@@ -217,6 +221,7 @@ export function bgpConfigFor(localNode: string, snap: BgpSnapshot): SpeakerConfi
       holdTime,
       restartTime,
       routeReflectorClient: clusterId !== undefined && bp.asNumber === asNumber && peerNode?.routeReflectorClusterId !== clusterId,
+      ...(bp.password ? { password: bp.password } : {}),
     });
   }
 

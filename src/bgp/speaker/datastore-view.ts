@@ -9,6 +9,7 @@
 import type { SyncerUpdate } from '../../datastore/syncer.js';
 import type { Keys } from '../../datastore/keys.js';
 import { readBlock, readPool, type BlockFacts, type PoolFacts } from '../../calc/inputs.js';
+import type { SecretKeyRef } from './secrets.js';
 
 export interface BgpNodeInfo {
   name: string;
@@ -31,7 +32,8 @@ export interface BgpPeerInfo {
   asNumber?: number;
   keepaliveTime?: string;
   maxRestartTime?: string;
-  hasPassword: boolean;
+  /** `password.secretKeyRef`: the Secret key holding the TCP-MD5 password. */
+  password?: SecretKeyRef;
 }
 
 /** The BGPConfiguration fields the speaker uses. */
@@ -43,6 +45,8 @@ export interface BgpConfigurationInfo {
   logSeverityScreen?: string;
   bindMode?: string;
   nodeMeshMaxRestartTime?: string;
+  /** `nodeMeshPassword.secretKeyRef`: the password of every mesh session. */
+  nodeMeshPassword?: SecretKeyRef;
 }
 
 /** A consistent view of everything bgpConfigFor() reads. */
@@ -104,7 +108,9 @@ export function readBgpNode(name: string, doc: unknown): BgpNodeInfo {
 
 export function readBgpPeer(name: string, doc: unknown): BgpPeerInfo {
   const s = spec(doc);
-  const out: BgpPeerInfo = { name, hasPassword: isDoc(s.password) };
+  const out: BgpPeerInfo = { name };
+  const password = readSecretKeyRef(s.password);
+  if (password) out.password = password;
   for (const f of ['node', 'nodeSelector', 'peerSelector', 'peerIP', 'keepaliveTime', 'maxRestartTime'] as const) {
     const v = str(s[f]);
     if (v !== undefined) out[f] = v;
@@ -127,7 +133,18 @@ export function readBgpConfiguration(name: string, doc: unknown): BgpConfigurati
     const v = str(s[f]);
     if (v !== undefined) out[f] = v;
   }
+  const meshPassword = readSecretKeyRef(s.nodeMeshPassword);
+  if (meshPassword) out.nodeMeshPassword = meshPassword;
   return out;
+}
+
+/** `{ secretKeyRef: { name, key, optional? } }`, as validated on apply. */
+function readSecretKeyRef(v: unknown): SecretKeyRef | undefined {
+  const ref = isDoc(v) && isDoc(v.secretKeyRef) ? v.secretKeyRef : undefined;
+  const name = str(ref?.name);
+  const key = str(ref?.key);
+  if (!name || !key) return undefined;
+  return { name, key, ...(bool(ref?.optional) === true ? { optional: true } : {}) };
 }
 
 /** Applies syncer updates; `snapshot()` hands out the current maps (read-only by type). */

@@ -77,6 +77,13 @@ export class PeerStatusTracker {
     this.#set(to === 'Established' ? 'up' : 'start');
   }
 
+  /** No session for now, for this reason (shown after "Idle", as an error is). */
+  hold(reason: string): void {
+    this.#fsm = 'Idle';
+    this.#lastError = reason;
+    this.#set('start');
+  }
+
   /** The same session under a new label (peer type changed, nothing else). */
   relabel(peerType: PeerType, source: string): void {
     this.describe.peerType = peerType;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../fsm/fake-clock.js';
 import type { BgpSessionEvents, BgpSessionOptions } from '../session/session.js';
 import type { NegotiatedSession } from '../fsm/types.js';
@@ -8,7 +9,9 @@ import type { OutboundRoute } from '../rib/types.js';
 import type { Prefix, UpdateMessage } from '../wire/index.js';
 import { createLogger } from '../../log/logger.js';
 import { DEFAULT_HOLD_TIME, DEFAULT_RESTART_TIME, type PeerConfig, type SpeakerConfig } from './config.js';
-import { BgpSpeaker, type SpeakerSession } from './speaker.js';
+import { BgpSpeaker, SECRET_RECHECK_MS, type BgpSpeakerOptions, type SpeakerSession } from './speaker.js';
+import type { SecretKeyRef, SecretLookup, SecretStore } from './secrets.js';
+import type { TcpMd5 } from '../session/tcp-md5.js';
 import type { BgpRouteMessage } from './route-classifier.js';
 
 /** A session that only records what the speaker asks and emits what the test says. */
@@ -83,7 +86,7 @@ function config(peers: PeerConfig[], over: Partial<SpeakerConfig> = {}): Speaker
   };
 }
 
-function harness(o: { startAfter?: Promise<unknown> } = {}) {
+function harness(o: Pick<BgpSpeakerOptions, 'startAfter' | 'secrets' | 'tcpMd5' | 'logger'> = {}) {
   const clock = new FakeClock(0);
   let wall = Date.UTC(2026, 0, 1, 12, 0, 0);
   const sessions: FakeSession[] = [];
@@ -96,7 +99,7 @@ function harness(o: { startAfter?: Promise<unknown> } = {}) {
       return s;
     },
     onRoutes: (m) => routes.push(...m),
-    ...(o.startAfter ? { startAfter: o.startAfter } : {}),
+    ...o,
   });
   const live = (address: string) => sessions.filter((s) => s.opts.peerAddress === address && s.closed === 0);
   return { clock, speaker, sessions, routes, live, tick: (ms: number) => (wall += ms) };
@@ -293,6 +296,120 @@ describe('BgpSpeaker', () => {
     } finally {
       await speaker.close();
       if (blocker.listening) blocker.close();
+    }
+  });
+});
+
+/** Secrets as a test sets them: `name/key` -> password; anything else is missing. */
+class FakeSecrets implements SecretStore {
+  readonly values = new Map<string, string>();
+  reads = 0;
+
+  async read(ref: SecretKeyRef): Promise<SecretLookup> {
+    this.reads++;
+    const v = this.values.get(`${ref.name}/${ref.key}`);
+    const what = `secret "${ref.name}" key "${ref.key}"`;
+    return v === undefined ? { found: false, missing: true, reason: `${what} not found`, detail: `${what} not found: /s/${ref.name}/${ref.key} does not exist` } : { found: true, value: v };
+  }
+}
+
+/** The kernel's TCP-MD5 as calls recorded (no socket is ever made through it here: sessions are fakes). */
+class FakeMd5 implements TcpMd5 {
+  readonly keys: Array<[number, string, string | undefined]> = [];
+  socket(): number {
+    throw new Error('no sockets in unit tests');
+  }
+  setKey(fd: number, peer: string, password: string | undefined): void {
+    this.keys.push([fd, peer, password]);
+  }
+}
+
+describe('BgpSpeaker passwords (TCP-MD5)', () => {
+  const tor = (over: Partial<PeerConfig> = {}) => peer('192.0.2.1', { asNumber: 65000, peerType: 'global', source: 'bgppeer/tor', password: { name: 'bgp', key: 'tor' }, ...over });
+
+  it('gives a peer with a password a signed session, and others none', async () => {
+    const secrets = new FakeSecrets();
+    secrets.values.set('bgp/tor', 's3cret');
+    const h = harness({ secrets, tcpMd5: new FakeMd5() });
+    await h.speaker.update(config([peer('10.0.0.1'), tor()]));
+    expect(h.sessions.map((s) => [s.opts.peerAddress, s.opts.password, s.started])).toEqual([
+      ['10.0.0.1', undefined, 1],
+      ['192.0.2.1', 's3cret', 1],
+    ]);
+    await h.speaker.close();
+  });
+
+  it('starts no session while the password cannot be read, says why, and starts once it can (read again on the clock)', async () => {
+    const secrets = new FakeSecrets();
+    const h = harness({ secrets, tcpMd5: new FakeMd5() });
+    await h.speaker.update(config([peer('10.0.0.1'), tor()]));
+    expect(h.sessions.map((s) => s.opts.peerAddress)).toEqual(['10.0.0.1']);
+    expect(h.speaker.status().peers.find((p) => p.peerAddress === '192.0.2.1')).toMatchObject({
+      peerType: 'global', state: 'start', fsmState: 'Idle', info: 'Idle Password unavailable: secret "bgp" key "tor" not found',
+    });
+    secrets.values.set('bgp/tor', 'late');
+    h.clock.advance(SECRET_RECHECK_MS);
+    await vi.waitFor(() => expect(h.live('192.0.2.1').map((s) => s.opts.password)).toEqual(['late']));
+    expect(h.speaker.status().peers.find((p) => p.peerAddress === '192.0.2.1')?.info).toBe('Idle');
+    await h.speaker.close();
+  });
+
+  it('a changed password resets that session only; an unreadable one keeps the running session on the last password', async () => {
+    const secrets = new FakeSecrets();
+    secrets.values.set('bgp/tor', 'one');
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const h = harness({ secrets, tcpMd5: new FakeMd5(), logger });
+    await h.speaker.update(config([peer('10.0.0.1'), tor()]));
+    const [mesh, first] = h.sessions as [FakeSession, FakeSession];
+    first.establish('192.0.2.1');
+    secrets.values.set('bgp/tor', 'two');
+    h.clock.advance(SECRET_RECHECK_MS);
+    await vi.waitFor(() => expect(first.closed).toBe(1));
+    expect(h.live('192.0.2.1').map((s) => s.opts.password)).toEqual(['two']);
+    expect(mesh.closed).toBe(0);
+    // The Secret goes away: the session goes on.
+    secrets.values.delete('bgp/tor');
+    const reads = secrets.reads;
+    h.clock.advance(SECRET_RECHECK_MS);
+    await vi.waitFor(() => expect(secrets.reads).toBeGreaterThan(reads));
+    await h.speaker.update(config([peer('10.0.0.1'), tor()]));
+    expect(h.live('192.0.2.1').map((s) => s.opts.password)).toEqual(['two']);
+    expect(warnings.join('\n')).toMatch(/192\.0\.2\.1: password unavailable: secret "bgp" key "tor" not found: \/s\/bgp\/tor does not exist; the session goes on with the password read before/);
+    // Pointed at another Secret key that cannot be read: no session at all.
+    await h.speaker.update(config([peer('10.0.0.1'), tor({ password: { name: 'bgp', key: 'other' } })]));
+    expect(h.live('192.0.2.1')).toEqual([]);
+    await h.speaker.close();
+  });
+
+  it('an optional Secret that is missing means no password; without TCP-MD5 support a password holds the peer', async () => {
+    const optional = harness({ secrets: new FakeSecrets(), tcpMd5: new FakeMd5() });
+    await optional.speaker.update(config([tor({ password: { name: 'bgp', key: 'tor', optional: true } })]));
+    expect(optional.sessions.map((s) => [s.opts.peerAddress, s.opts.password])).toEqual([['192.0.2.1', undefined]]);
+    await optional.speaker.close();
+
+    const secrets = new FakeSecrets();
+    secrets.values.set('bgp/tor', 'x');
+    const noMd5 = harness({ secrets });
+    await noMd5.speaker.update(config([tor()]));
+    expect(noMd5.sessions).toEqual([]);
+    expect(noMd5.speaker.status().peers[0]?.info).toBe('Idle Password unavailable: this speaker runs without TCP-MD5 support');
+    await noMd5.speaker.close();
+  });
+
+  it('keys the listener for each peer with a password before its session starts, and unkeys it when the peer goes', async () => {
+    const secrets = new FakeSecrets();
+    secrets.values.set('bgp/tor', 'k1');
+    const md5 = new FakeMd5();
+    const speaker = new BgpSpeaker({ clock: new FakeClock(0), listenHost: '127.0.0.1', logger: createLogger({ level: 'silent' }), secrets, tcpMd5: md5, sessionFactory: (o) => new FakeSession(o) });
+    try {
+      await speaker.update(config([peer('10.0.0.1'), tor()], { listenPort: 0 }));
+      expect(md5.keys.map(([, p, k]) => [p, k])).toEqual([['192.0.2.1', 'k1']]);
+      expect(md5.keys[0]?.[0]).toBeGreaterThan(2);
+      await speaker.update(config([peer('10.0.0.1')], { listenPort: 0 }));
+      expect(md5.keys.map(([, p, k]) => [p, k])).toEqual([['192.0.2.1', 'k1'], ['192.0.2.1', undefined]]);
+    } finally {
+      await speaker.close();
     }
   });
 });

@@ -8,15 +8,21 @@
  *   hold/restart time, reflector client): only that session is reset;
  * - a peer whose only change is its label (peer type, source): nothing happens on the wire;
  * - exports changed: originate / withdraw just those prefixes;
- * - pools or node addresses changed: learned routes are classified again.
+ * - pools or node addresses changed: learned routes are classified again;
+ * - a peer's password (read from its Secret on every pass, and every SECRET_RECHECK_MS
+ *   while any peer has one) changed: that session is reset with the new key. A peer whose
+ *   password cannot be read gets no session at all (never an unsigned one): its status
+ *   says why, and it starts once the Secret is readable.
  *
  * Inside, it is the glue docs/design/bgp.md describes: session events -> Rib.apply ->
  * RibChanges.out -> session.sendRoutes, and RibChanges.best -> route messages (onRoutes).
  * Clock, sockets and sessions are injected so units run without the network.
  */
+import { createHash } from 'node:crypto';
 import { BgpListener } from '../session/listener.js';
 import { BgpSession, type BgpSessionEvents, type BgpSessionOptions } from '../session/session.js';
-import type { Connector } from '../session/socket.js';
+import { tcpConnector, type Connector } from '../session/socket.js';
+import { md5Connector, type TcpMd5 } from '../session/tcp-md5.js';
 import { Rib } from '../rib/rib.js';
 import { prefixAfi, prefixKey } from '../rib/prefix-key.js';
 import type { Path, RibChanges, RibEvent } from '../rib/types.js';
@@ -26,6 +32,7 @@ import { createLogger, type Logger } from '../../log/logger.js';
 import type { LogSeverity, PeerConfig, RoutingContext, SpeakerConfig } from './config.js';
 import { PeerStatusTracker, type PeerStatus } from './peer-status.js';
 import { RouteClassifier, type BgpRouteMessage, type BgpRouteUpdate } from './route-classifier.js';
+import type { SecretKeyRef, SecretStore } from './secrets.js';
 
 /** What the speaker needs of a session (BgpSession, or a fake in unit tests). */
 export interface SpeakerSession {
@@ -44,7 +51,14 @@ export interface BgpSpeakerOptions {
   /** Wall clock (epoch ms) for the status `since` column. */
   now?: () => number;
   random?: () => number;
+  /** Outbound TCP (default: plain TCP, and TCP-MD5 through `tcpMd5` when given). */
   connector?: Connector;
+  /** The kernel's TCP-MD5 (BGP passwords); without it, peers with a password are not started. */
+  tcpMd5?: TcpMd5;
+  /** Where passwords are read (BGPPeer `password`, BGPConfiguration `nodeMeshPassword`). */
+  secrets?: SecretStore;
+  /** How often passwords are read again while a peer has one (default SECRET_RECHECK_MS). */
+  secretRecheckMs?: number;
   logger?: Logger;
   /** Learned routes for the dataplane, in the order they changed. */
   onRoutes?: (msgs: BgpRouteMessage[]) => void;
@@ -90,10 +104,25 @@ interface PeerEntry {
   up: boolean;
   /** From the OPENs: whether AS4_PATH must be merged (2-octet peers). */
   fourOctetAs: boolean;
+  /** The password the session signs with, and the Secret key it came from. */
+  password?: { value: string; ref: SecretKeyRef };
 }
 
 /** How often a listener that could not bind tries again. */
 const LISTEN_RETRY_MS = 10_000;
+
+/** How often passwords are read again (a rotated Secret takes effect within this). */
+export const SECRET_RECHECK_MS = 10_000;
+
+/** A peer's password as read for this pass: absent, a value, or why it cannot be used. */
+type PasswordState = { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'unavailable'; reason: string; detail: string };
+
+/** A configured peer that gets no session (its password cannot be read), listed in the status. */
+interface HeldPeer {
+  cfg: PeerConfig;
+  reason: string;
+  tracker: PeerStatusTracker;
+}
 
 const LEVELS: Record<LogSeverity, string> = { Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'fatal' };
 
@@ -103,6 +132,7 @@ export class BgpSpeaker {
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #peers = new Map<string, PeerEntry>();
+  readonly #held = new Map<string, HeldPeer>();
   readonly #exports = new Set<string>();
   /**
    * How many learned routes the dataplane holds. Which ones is not kept here: it is the
@@ -111,7 +141,8 @@ export class BgpSpeaker {
    */
   #imported = 0;
   readonly #staleTimers = new Map<string, () => void>();
-  readonly #notesLogged = new Set<string>();
+  /** Warnings already logged (configuration notes, unreadable passwords): each once. */
+  readonly #warned = new Set<string>();
   #config: SpeakerConfig | undefined;
   #identity: string | undefined;
   #routing = '';
@@ -120,16 +151,19 @@ export class BgpSpeaker {
   #listener: BgpListener | undefined;
   #listenError: string | undefined;
   #listenRetry: (() => void) | undefined;
+  /** Peer address -> password: the TCP-MD5 keys the listener must carry. */
+  #listenerKeys = new Map<string, string>();
+  #secretRecheck: (() => void) | undefined;
   #queue: Promise<void>;
   /** startAfter has not settled yet. */
-  #held: boolean;
+  #waiting: boolean;
   #closed = false;
 
   constructor(opts: BgpSpeakerOptions = {}) {
     this.#opts = opts;
-    this.#held = opts.startAfter !== undefined;
+    this.#waiting = opts.startAfter !== undefined;
     const release = (): void => {
-      this.#held = false;
+      this.#waiting = false;
     };
     this.#queue = opts.startAfter ? opts.startAfter.then(release, release) : Promise.resolve();
     this.#clock = opts.clock ?? systemClock;
@@ -146,8 +180,9 @@ export class BgpSpeaker {
 
   status(): BgpStatus {
     const c = this.#config;
-    const base = { nodeName: c?.nodeName ?? '', peers: [...this.#peers.values()].map((p) => p.tracker.status()), ipv6Peers: [], exported: this.#exports.size, imported: this.#imported };
-    if (!c && this.#held) return { ...base, enabled: false, reason: 'starting: waiting for the agent\'s BGP warm-up (--bgp-warm-up) to finish' };
+    const peers = [...this.#peers.values(), ...this.#held.values()].map((p) => p.tracker.status()).sort((a, b) => (a.peerAddress < b.peerAddress ? -1 : a.peerAddress > b.peerAddress ? 1 : 0));
+    const base = { nodeName: c?.nodeName ?? '', peers, ipv6Peers: [], exported: this.#exports.size, imported: this.#imported };
+    if (!c && this.#waiting) return { ...base, enabled: false, reason: 'starting: waiting for the agent\'s BGP warm-up (--bgp-warm-up) to finish' };
     if (!c || !c.enabled) return { ...base, enabled: false, reason: c?.disabledReason ?? 'no configuration yet (waiting for the datastore)' };
     return {
       ...base,
@@ -192,11 +227,7 @@ export class BgpSpeaker {
   }
 
   async #reconcile(next: SpeakerConfig): Promise<void> {
-    for (const note of next.notes) {
-      if (this.#notesLogged.has(note)) continue;
-      this.#notesLogged.add(note);
-      this.#log.warn({ op: 'bgp-config' }, note);
-    }
+    for (const note of next.notes) this.#warnOnce(note, { op: 'bgp-config' }, note);
     if (next.logSeverity) this.#log.level = LEVELS[next.logSeverity];
     if (!next.enabled) {
       if (this.#config?.enabled !== false) this.#log.info({ op: 'bgp-config' }, `BGP is off on this node: ${next.disabledReason ?? 'disabled'}`);
@@ -215,19 +246,42 @@ export class BgpSpeaker {
     this.#config = next;
     this.#setRouting(next.routing);
 
+    const passwords = await this.#readPasswords(next.peers);
     const wanted = new Map(next.peers.map((p) => [p.id, p]));
     for (const [id, entry] of [...this.#peers]) {
       const want = wanted.get(id);
-      if (!want || sessionKey(want) !== entry.key) this.#removePeer(id, want ? 'its configuration changed' : 'no longer configured');
+      const pw = passwords.get(id);
+      if (!want || !pw || pw.kind === 'unavailable' || sessionKey(want, pw) !== entry.key) {
+        this.#removePeer(id, !want ? 'no longer configured' : pw?.kind === 'unavailable' ? 'its password cannot be read' : 'its configuration changed');
+      }
+    }
+    for (const [id, held] of [...this.#held]) {
+      const pw = passwords.get(id);
+      if (!wanted.has(id) || pw?.kind !== 'unavailable' || pw.reason !== held.reason) this.#held.delete(id);
+    }
+    // Keys go on the listener before a session exists to accept the peer's connections.
+    this.#listenerKeys = new Map();
+    for (const p of next.peers) {
+      const pw = passwords.get(p.id);
+      if (pw?.kind === 'value' && !this.#listenerKeys.has(p.address)) this.#listenerKeys.set(p.address, pw.value);
+    }
+    for (const f of this.#listener?.setPasswords(this.#listenerKeys) ?? []) {
+      this.#log.error({ op: 'bgp-password', peer: f.peer }, `cannot require TCP-MD5 from ${f.peer} on the listener (its connections to us are refused): ${f.error.message}`);
     }
     for (const cfg of next.peers) {
+      const pw = passwords.get(cfg.id) ?? NO_PASSWORD;
+      if (pw.kind === 'unavailable') {
+        this.#holdPeer(cfg, pw.reason, pw.detail);
+        continue;
+      }
       const entry = this.#peers.get(cfg.id);
-      if (!entry) this.#addPeer(cfg, next);
+      if (!entry) this.#addPeer(cfg, next, pw);
       else if (entry.cfg.peerType !== cfg.peerType || entry.cfg.source !== cfg.source) {
         entry.cfg = cfg;
         entry.tracker.relabel(cfg.peerType, cfg.source);
       }
     }
+    this.#scheduleSecretRecheck(next);
 
     const rib = this.#rib as Rib;
     const exports = new Set(next.exports);
@@ -250,7 +304,8 @@ export class BgpSpeaker {
   async #openListener(c: SpeakerConfig): Promise<void> {
     if (this.#opts.listen === false) return;
     const host = this.#listenHost(c);
-    const l = new BgpListener({ host, port: c.listenPort, sessionFor: (a) => this.#sessionFor(a) });
+    const l = new BgpListener({ host, port: c.listenPort, sessionFor: (a) => this.#sessionFor(a), ...(this.#opts.tcpMd5 ? { md5: this.#opts.tcpMd5 } : {}) });
+    l.setPasswords(this.#listenerKeys);
     l.on('rejected', (r) => this.#log.info({ op: 'bgp-accept', peer: r.remoteAddress }, `refused a BGP connection from ${r.remoteAddress}: ${r.reason}`));
     l.on('error', (err) => this.#log.warn({ op: 'bgp-listen', err }, `BGP listener error: ${err.message}`));
     try {
@@ -279,7 +334,7 @@ export class BgpSpeaker {
     return undefined;
   }
 
-  #addPeer(cfg: PeerConfig, c: SpeakerConfig): void {
+  #addPeer(cfg: PeerConfig, c: SpeakerConfig, pw: PasswordState): void {
     const capabilities: Capability[] = [
       { kind: 'multiprotocol', afi: 1, safi: 1 },
       { kind: 'route-refresh' },
@@ -302,12 +357,14 @@ export class BgpSpeaker {
       },
       clock: this.#clock,
       ...(o.random ? { random: o.random } : {}),
-      ...(o.connector ? { connector: o.connector } : {}),
+      connector: o.connector ?? (o.tcpMd5 ? md5Connector(o.tcpMd5) : tcpConnector),
+      ...(pw.kind === 'value' ? { password: pw.value } : {}),
     };
     const factory: (x: BgpSessionOptions) => SpeakerSession = o.sessionFactory ?? ((x) => new BgpSession(x));
     const session = factory(sessionOpts);
     const tracker = new PeerStatusTracker(this.#now, { peerAddress: cfg.id, peerType: cfg.peerType, asNumber: cfg.asNumber, source: cfg.source });
-    const entry: PeerEntry = { cfg, key: sessionKey(cfg), session, tracker, up: false, fourOctetAs: true };
+    const entry: PeerEntry = { cfg, key: sessionKey(cfg, pw), session, tracker, up: false, fourOctetAs: true };
+    if (pw.kind === 'value' && cfg.password) entry.password = { value: pw.value, ref: cfg.password };
     this.#peers.set(cfg.id, entry);
     const live = (): boolean => this.#peers.get(cfg.id) === entry;
     const log = this.#log.child({ peer: cfg.id });
@@ -349,11 +406,80 @@ export class BgpSpeaker {
       log.info({ op: 'bgp-down', graceful: d.graceful }, `${cfg.id}: session down (${d.reason.code})${d.graceful ? ', keeping its routes while it restarts' : ''}`);
       this.#apply({ type: 'peer-down', peerId: cfg.id, graceful: d.graceful });
     });
-    log.info({ op: 'bgp-peer', peerType: cfg.peerType, asNumber: cfg.asNumber, passive: cfg.passive, rrClient: cfg.routeReflectorClient }, `peering with ${cfg.id} AS ${cfg.asNumber} (${cfg.peerType}${cfg.routeReflectorClient ? ', route reflector client' : ''})`);
+    const signed = pw.kind === 'value';
+    log.info({ op: 'bgp-peer', peerType: cfg.peerType, asNumber: cfg.asNumber, passive: cfg.passive, rrClient: cfg.routeReflectorClient, tcpMd5: signed }, `peering with ${cfg.id} AS ${cfg.asNumber} (${cfg.peerType}${cfg.routeReflectorClient ? ', route reflector client' : ''}${signed ? ', TCP-MD5' : ''})`);
     session.start();
   }
 
+  /** Lists a peer that gets no session until its password can be read; says why once. */
+  #holdPeer(cfg: PeerConfig, reason: string, detail: string): void {
+    const held = this.#held.get(cfg.id);
+    if (held) {
+      held.cfg = cfg;
+      held.tracker.relabel(cfg.peerType, cfg.source);
+      return;
+    }
+    const tracker = new PeerStatusTracker(this.#now, { peerAddress: cfg.id, peerType: cfg.peerType, asNumber: cfg.asNumber, source: cfg.source });
+    tracker.hold(reason);
+    this.#held.set(cfg.id, { cfg, reason, tracker });
+    this.#log.warn({ op: 'bgp-password', peer: cfg.id }, `not peering with ${cfg.id} until its password can be read: ${detail}`);
+  }
+
+  /** Every peer's password for this pass; a Secret key shared by many peers (the mesh's) is read once. */
+  async #readPasswords(peers: readonly PeerConfig[]): Promise<Map<string, PasswordState>> {
+    const byRef = new Map<string, Promise<PasswordState>>();
+    const out = new Map<string, PasswordState>();
+    for (const p of peers) {
+      const ref = p.password;
+      if (!ref) {
+        out.set(p.id, NO_PASSWORD);
+        continue;
+      }
+      const k = JSON.stringify([ref.name, ref.key, ref.optional === true]);
+      if (!byRef.has(k)) byRef.set(k, this.#readPassword(ref));
+      let pw = await byRef.get(k)!;
+      // A running session keeps the last password read from the same Secret key while the
+      // key cannot be read (a Secret being replaced, a file rewritten): no flap for that.
+      const running = this.#peers.get(p.id)?.password;
+      if (pw.kind === 'unavailable' && running && sameRef(running.ref, ref)) {
+        this.#warnOnce(`${p.id}: ${pw.detail}`, { op: 'bgp-password', peer: p.id }, `${p.id}: password unavailable: ${pw.detail}; the session goes on with the password read before`);
+        pw = { kind: 'value', value: running.value };
+      }
+      out.set(p.id, pw);
+    }
+    return out;
+  }
+
+  #warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#log.warn(fields, message);
+  }
+
+  async #readPassword(ref: SecretKeyRef): Promise<PasswordState> {
+    const unavailable = (reason: string, detail = reason): PasswordState => ({ kind: 'unavailable', reason: `Password unavailable: ${reason}`, detail });
+    if (!this.#opts.tcpMd5) return unavailable('this speaker runs without TCP-MD5 support');
+    if (!this.#opts.secrets) return unavailable('this speaker has no place to read Secrets from');
+    const r = await this.#opts.secrets.read(ref);
+    if (r.found) return { kind: 'value', value: r.value };
+    if (r.missing && ref.optional) return NO_PASSWORD;
+    return unavailable(r.reason, r.detail);
+  }
+
+  /** While a peer has a password, reads the Secrets again every so often (through the update queue, with the newest configuration). */
+  #scheduleSecretRecheck(c: SpeakerConfig): void {
+    this.#secretRecheck?.();
+    this.#secretRecheck = undefined;
+    if (this.#closed || !c.peers.some((p) => p.password)) return;
+    this.#secretRecheck = this.#clock.setTimer(this.#opts.secretRecheckMs ?? SECRET_RECHECK_MS, () => {
+      this.#secretRecheck = undefined;
+      const run = this.#queue.then(() => (this.#closed || !this.#config ? undefined : this.#reconcile(this.#config)));
+      this.#queue = run.catch((err: unknown) => this.#log.error({ op: 'bgp-update', err }, `re-reading BGP passwords failed: ${(err as Error).message}`));
+    });
+  }
+
   #removePeer(id: string, why: string): void {
+    this.#held.delete(id);
     const entry = this.#peers.get(id);
     if (!entry) return;
     this.#peers.delete(id);
@@ -370,6 +496,9 @@ export class BgpSpeaker {
     // Without a RIB, stopping the sessions below changes no routes (and emits none).
     if (!withdrawRoutes) this.#rib = undefined;
     for (const id of [...this.#peers.keys()]) this.#removePeer(id, 'BGP restarts or stops');
+    this.#held.clear();
+    this.#secretRecheck?.();
+    this.#secretRecheck = undefined;
     for (const cancel of this.#staleTimers.values()) cancel();
     this.#staleTimers.clear();
     this.#listenRetry?.();
@@ -437,8 +566,16 @@ export class BgpSpeaker {
   }
 }
 
-function sessionKey(p: PeerConfig): string {
-  return JSON.stringify([p.address, p.port, p.asNumber, p.passive, p.holdTime, p.restartTime, p.routeReflectorClient]);
+const NO_PASSWORD: PasswordState = { kind: 'none' };
+
+function sameRef(a: SecretKeyRef, b: SecretKeyRef): boolean {
+  return a.name === b.name && a.key === b.key;
+}
+
+/** What a session is built from; a change resets it. The password enters as a digest (this key is no place for it). */
+function sessionKey(p: PeerConfig, pw: PasswordState): string {
+  const password = pw.kind === 'value' ? createHash('sha256').update(pw.value).digest('hex') : '';
+  return JSON.stringify([p.address, p.port, p.asNumber, p.passive, p.holdTime, p.restartTime, p.routeReflectorClient, password]);
 }
 
 /** The next hop the dataplane gets for a best path: learned IPv4 paths only (like the dataplane), never our own. */

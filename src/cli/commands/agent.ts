@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { startAgent, type RunningAgent } from '../../agent/agent.js';
-import { CLUSTER_ROUTES_CHOICES, DATAPLANE_CHOICES, DEFAULT_BGP_WARM_UP, DEFAULT_HTTP_LISTEN, SETTING_NAMES, resolveAgentSettings, type SettingName } from '../../agent/config.js';
+import { CLUSTER_ROUTES_CHOICES, DATAPLANE_CHOICES, DEFAULT_BGP_SECRETS_DIR, DEFAULT_BGP_WARM_UP, DEFAULT_HTTP_LISTEN, SETTING_NAMES, resolveAgentSettings, type SettingName } from '../../agent/config.js';
 import { createLinuxPlatform } from '../../agent/linux-platform.js';
 import { DEFAULT_AGENT_SOCKET } from '../../cni/netconf.js';
 import { openBackend, resolveDatastoreConfig } from '../../datastore/config.js';
@@ -32,6 +32,7 @@ export function agentCommand(program: Command): void {
     .option('--log-level <level>', 'trace|debug|info|warn|error|fatal|silent (default info)')
     .option('--bgp <mode>', 'enabled|disabled: run the BGP speaker on the node address (default enabled)')
     .option('--bgp-warm-up <prefixes>', `prefixes of a synthetic table run through the learned-route path before BGP starts, so the first real table meets compiled code; 0: none (default ${DEFAULT_BGP_WARM_UP})`)
+    .option('--bgp-secrets-dir <dir>', `BGP passwords (BGPPeer password, nodeMeshPassword): file <dir>/<secret name>/<key>, as a mounted Kubernetes Secret (default ${DEFAULT_BGP_SECRETS_DIR})`)
     .option('--cluster-routes <source>', `${CLUSTER_ROUTES_CHOICES.join('|')}: routes to other nodes' blocks from block affinities or from what BGP learned (default datastore)`)
     .addHelpText(
       'after',

@@ -3,7 +3,9 @@
  *   lab node-status NODE [-o json]   `tabby node status` inside the node, against its agent
  *   lab tor up --peer NODE ...       BIRD as a top-of-rack router in an external AS
  *   lab tor birdc -- show route      ask that BIRD anything
- * The ToR lives in the lab's namespaces and run directory, so `lab down` removes it.
+ *   lab secret NAME KEY [PASSWORD]   a BGP password as the agents read it (a Secret's key)
+ * The ToR and the secrets live in the lab's namespaces and run directory, so `lab down`
+ * removes them.
  */
 import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
@@ -11,6 +13,7 @@ import { TabbyError } from '../../errors.js';
 import { entryCommand } from '../../lab/entries.js';
 import { DEFAULT_LAB_NAME, Lab } from '../../lab/lab.js';
 import { inNetns } from '../../lab/run-command.js';
+import { writeLabSecret } from '../../lab/secrets.js';
 import { startTor, torBirdc, TOR_DEFAULT_ANNOUNCE, TOR_DEFAULT_AS } from '../../lab/tor.js';
 
 function named(cmd: Command): Command {
@@ -54,18 +57,22 @@ export function labBgpCommands(lab: Command): void {
     .option('--as <asn>', 'the ToR\'s AS number', asNumber, TOR_DEFAULT_AS)
     .option('--cluster-as <asn>', "the cluster's AS number", asNumber, 64512)
     .option('--announce <cidr>', `external network the ToR originates (repeatable; default ${TOR_DEFAULT_ANNOUNCE})`, collect)
+    .option('--password <password>', 'TCP-MD5 password on every session (the BGPPeer then names a Secret with it: tabby lab secret)')
     .addHelpText(
       'after',
-      "\nThe nodes' side is a BGPPeer, e.g.:\n  tabby lab tor up --peer node3\n  tabby lab ctl -- apply -f - <<EOF\n  apiVersion: projectcalico.org/v3\n  kind: BGPPeer\n  metadata: {name: tor}\n  spec: {node: node3, peerIP: 10.199.0.254, asNumber: 65001}\n  EOF\n",
+      "\nThe nodes' side is a BGPPeer, e.g.:\n  tabby lab tor up --peer node3\n  tabby lab ctl -- apply -f - <<EOF\n  apiVersion: projectcalico.org/v3\n  kind: BGPPeer\n  metadata: {name: tor}\n  spec: {node: node3, peerIP: 10.199.0.254, asNumber: 65001}\n  EOF\n" +
+        "\nWith a password, the BGPPeer reads it from a Secret:\n  tabby lab tor up --peer node3 --password 's3cret'\n  tabby lab secret bgp-passwords tor 's3cret'\n  ... spec: {node: node3, peerIP: 10.199.0.254, asNumber: 65001,\n             password: {secretKeyRef: {name: bgp-passwords, key: tor}}}\n",
     )
     .action(async (_o: unknown, self: Command) => {
-      const o = self.opts<{ peer: string[]; as: number; clusterAs: number; announce?: string[] }>();
+      const o = self.opts<{ peer: string[]; as: number; clusterAs: number; announce?: string[]; password?: string }>();
       const l = labOf(self);
-      const t = await startTor(l.names, await l.state(), { peers: o.peer, asNumber: o.as, clusterAs: o.clusterAs, ...(o.announce ? { announce: o.announce } : {}) });
+      const t = await startTor(l.names, await l.state(), {
+        peers: o.peer, asNumber: o.as, clusterAs: o.clusterAs, ...(o.announce ? { announce: o.announce } : {}), ...(o.password !== undefined ? { password: o.password } : {}),
+      });
       process.stdout.write(
         `ToR ${t.address} AS ${t.asNumber} in ${t.netns} (bird pid ${t.pid}), announcing ${t.announce.join(', ')}\n` +
           `peers: ${t.peers.map((p) => `${p.node} ${p.address}`).join(', ')}\n` +
-          `add the nodes' side: BGPPeer {node: <node>, peerIP: ${t.address}, asNumber: ${t.asNumber}}\n`,
+          `add the nodes' side: BGPPeer {node: <node>, peerIP: ${t.address}, asNumber: ${t.asNumber}${o.password !== undefined ? ', password: {secretKeyRef: {name: <secret>, key: <key>}}' : ''}}\n`,
       );
     });
   named(tor.command('birdc'))
@@ -74,4 +81,26 @@ export function labBgpCommands(lab: Command): void {
     .action(async (command: string[], _o: unknown, self: Command) => {
       process.stdout.write(await torBirdc(labOf(self).names, command));
     });
+
+  named(lab.command('secret'))
+    .description("write a BGP password where every agent of the lab reads Secrets (BGPPeer password, nodeMeshPassword)")
+    .argument('<secret>', 'the Secret\'s name (secretKeyRef.name)')
+    .argument('<key>', 'the key in it (secretKeyRef.key)')
+    .argument('[password]', 'the password (default: read from stdin)')
+    .addHelpText(
+      'after',
+      '\nThe agents read it again within 10 s: a changed password resets the sessions that use it.\n\nExample:\n  tabby lab secret bgp-passwords tor \'s3cret\'\n  echo \'s3cret\' | tabby lab secret bgp-passwords tor\n',
+    )
+    .action(async (secret: string, key: string, password: string | undefined, _o: unknown, self: Command) => {
+      const l = labOf(self);
+      await l.state(); // the lab must exist
+      const path = await writeLabSecret(l.names, { name: secret, key }, password ?? (await readStdin()));
+      process.stdout.write(`wrote ${path}\n`);
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
