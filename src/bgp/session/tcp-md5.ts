@@ -10,6 +10,7 @@
  *   with another key, never gets past the SYN: the kernel drops it and counts it
  *   (TcpExtTCPMD5NotFound / TcpExtTCPMD5Failure in `nstat`).
  */
+import { closeSync } from 'node:fs';
 import { Socket, isIPv6 } from 'node:net';
 import { failedSocket, tcpConnector, type Connector } from './socket.js';
 
@@ -24,12 +25,14 @@ export interface TcpMd5 {
 export function md5Connector(md5: TcpMd5): Connector {
   return (o) => {
     if (o.password === undefined) return tcpConnector(o);
+    let fd: number | undefined;
     let socket: Socket | undefined;
     try {
-      const fd = md5.socket(isIPv6(o.host) ? 6 : 4);
-      socket = new Socket({ fd });
+      fd = md5.socket(isIPv6(o.host) ? 6 : 4);
+      socket = new Socket({ fd }); // owns the fd from here on
       md5.setKey(fd, o.host, o.password);
     } catch (err) {
+      if (!socket && fd !== undefined) closeSync(fd);
       return failedSocket(err as Error, socket);
     }
     socket.connect({ host: o.host, port: o.port, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
