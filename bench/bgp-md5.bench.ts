@@ -21,31 +21,23 @@
  * This reports, it never asserts.
  */
 import { type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLogger } from '../src/log/logger.js';
 import { BgpSession } from '../src/bgp/session/session.js';
 import type { PeerConfig, SpeakerConfig } from '../src/bgp/speaker/config.js';
 import { BgpSpeaker } from '../src/bgp/speaker/speaker.js';
 import { TcpMd5Sockets } from '../src/native/tcp-md5.js';
-import { birdRouteCount, encodeReplay, freePort, processCpuSeconds, serveReplay, sleep, spawnDaemon, startBird, stopDaemon, waitFor } from './support/bgp-feeders.js';
-import { cleanUpOnInterrupt } from './support/interrupt.js';
+import { birdRouteCount, encodeReplay, freePort, processCpuSeconds, serveReplay, sleep, startBird, startReadyChild, waitFor } from './support/bgp-feeders.js';
+import { BgpBenchRun } from './support/bgp-bench-run.js';
+import { intArg } from './support/args.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
-const N = arg('prefixes', 100_000);
-const ROUNDS = arg('rounds', 3);
+const N = intArg('prefixes', 100_000);
+const ROUNDS = intArg('rounds', 3);
 const FEEDER_CHILD = process.argv.includes('--replay-feeder');
-const net = FEEDER_CHILD ? arg('net', 1) : 1 + (process.pid % 200);
+const net = FEEDER_CHILD ? intArg('net', 1) : 1 + (process.pid % 200);
 const OURS = `127.${net}.0.22`;
 const RECEIVER = `127.${net}.0.23`;
 const FEEDER = `127.${net}.0.25`;
@@ -81,18 +73,8 @@ async function replayFeeder(plainPort: number, md5Port: number): Promise<void> {
   process.stdout.write(`replay feeder ready: ${messages.table.length} bytes of UPDATEs\n`);
 }
 
-async function startReplayFeeder(plainPort: number, md5Port: number): Promise<ChildProcess> {
-  const { child, stderr } = spawnDaemon([process.execPath, '--import', 'tsx', import.meta.filename, '--replay-feeder', '--plain', String(plainPort), '--md5', String(md5Port), '--prefixes', String(N), '--net', String(net)]);
-  child.stdout?.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: string) => {
-      out += d;
-      if (out.includes('ready')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`replay feeder exited: ${stderr()}`)));
-  });
-  return child;
+function startReplayFeeder(plainPort: number, md5Port: number): Promise<ChildProcess> {
+  return startReadyChild([process.execPath, '--import', 'tsx', import.meta.filename, '--replay-feeder', '--plain', String(plainPort), '--md5', String(md5Port), '--prefixes', String(N), '--net', String(net)], 'replay feeder');
 }
 
 /** BIRD's protocol names ("md5" is one of its keywords). */
@@ -115,17 +97,8 @@ function receiverConfig(plainPort: number, md5Port: number): string {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), `tabby-bgp-md5-bench-${process.pid}-`));
-  const daemons: ChildProcess[] = [];
-  let speaker: BgpSpeaker | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await speaker?.close();
-      for (const d of daemons) await stopDaemon(d);
-      await rm(dir, { recursive: true, force: true });
-    })());
-  cleanUpOnInterrupt(cleanup);
+  const run = await BgpBenchRun.start('bgp-md5-bench');
+  const { dir, daemons } = run;
   try {
     const ports = { plain: await freePort(FEEDER), md5: await freePort(FEEDER), ours: await freePort(OURS) };
     process.stderr.write(`bgp-md5 bench: ${N} prefixes, ${ROUNDS} round(s) per receiver, signed and unsigned; feeder ${FEEDER} plain :${ports.plain}, TCP-MD5 :${ports.md5}\n`);
@@ -136,7 +109,7 @@ async function main(): Promise<void> {
     let target: { resolve: () => void; at: number } | undefined;
     let progress: Progress | undefined;
     const establishedAt = new Map<number, number>();
-    speaker = new BgpSpeaker({
+    const speaker = new BgpSpeaker({
       logger: createLogger({ level: 'warn' }),
       listenHost: OURS,
       connectRetrySeconds: 1,
@@ -167,6 +140,7 @@ async function main(): Promise<void> {
       nodeName: 'bench', enabled: true, routerId: `10.255.${net}.22`, localAddress: OURS, asNumber: LOCAL_AS, listenPort: ports.ours, bindMode: 'NodeIP', meshEnabled: false,
       peers, exports: [], notes: [], routing: { pools: [], nodesByAddress: {}, subnetsByAddress: {} },
     });
+    run.speaker = speaker;
     await speaker.update(config([]));
 
     const tabbyRound = async (signing: Signing): Promise<Omit<Round, 'receiver' | 'signing'>> => {
@@ -249,11 +223,11 @@ async function main(): Promise<void> {
     for (const s of summary) process.stderr.write(`${s.receiver}: unsigned ${fmt(s.plainSeconds)} s, TCP-MD5 ${fmt(s.md5Seconds)} s (x${fmt(s.md5ToPlain)}); MD5 ratio to BIRD MD5 ${fmt(s.md5ToBirdMd5)}\n`);
     process.stderr.write(`wrote ${out.jsonPath} and ${out.mdPath}\n`);
   } finally {
-    await cleanup();
+    await run.cleanup();
   }
 }
 
-const entry = FEEDER_CHILD ? replayFeeder(arg('plain', 179), arg('md5', 179)) : main();
+const entry = FEEDER_CHILD ? replayFeeder(intArg('plain', 179), intArg('md5', 179)) : main();
 entry.catch((err: unknown) => {
   process.stderr.write(`bgp-md5 bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

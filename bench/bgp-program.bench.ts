@@ -114,18 +114,13 @@ import { encodeMessage } from '../src/bgp/wire/index.js';
 import { NetnsLab, type Netns } from '../test/support/netns.js';
 import { BirdControl, FeedStartWatch, TcpEstablishedWatch, midpoint, type Dated, birdMemory, dotted, encodeReplay, prefixAddress, processCpuSeconds, processRssBytes, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp, type ReplayMessages } from './support/bgp-feeders.js';
 import { cleanUpOnInterrupt } from './support/interrupt.js';
+import { intArg } from './support/args.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 import { TABBY_LEARNED_ROUTE_PROTOCOL } from '../src/dataplane/legacy/route-kernel.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
 type FeedName = 'bird' | 'gobgp' | 'replay';
 type ReceiverName = 'tabby' | 'bird';
@@ -139,9 +134,9 @@ function feedList(): FeedName[] {
   return names as FeedName[];
 }
 
-const N = arg('prefixes', 100_000);
-const ROUNDS = arg('rounds', 5);
-const ROUND_TIMEOUT_S = arg('round-timeout', 600);
+const N = intArg('prefixes', 100_000);
+const ROUNDS = intArg('rounds', 5);
+const ROUND_TIMEOUT_S = intArg('round-timeout', 600);
 /** BgpConvergence's default cap (30 s) and a margin for its 250 ms poll and the pass after it. */
 const AGENT_CONVERGENCE_S = 32;
 

@@ -37,33 +37,25 @@
  * dataplane here). Target: no slower than BIRD. This reports, it never asserts.
  */
 import { type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createLogger } from '../src/log/logger.js';
 import { BgpSpeaker } from '../src/bgp/speaker/speaker.js';
 import { BgpSession } from '../src/bgp/session/session.js';
 import type { PeerConfig, SpeakerConfig } from '../src/bgp/speaker/config.js';
-import { birdMemory, birdRouteCount, dotted, encodeReplay, freePort, prefixAddress, processCpuSeconds, serveReplay, sleep, spawnDaemon, startBird, startGobgpd, stopDaemon, waitFor, type Gobgp } from './support/bgp-feeders.js';
-import { cleanUpOnInterrupt } from './support/interrupt.js';
+import { birdMemory, birdRouteCount, dotted, encodeReplay, freePort, prefixAddress, processCpuSeconds, serveReplay, sleep, startBird, startReadyChild, startGobgpd, waitFor, type Gobgp } from './support/bgp-feeders.js';
+import { BgpBenchRun } from './support/bgp-bench-run.js';
+import { intArg } from './support/args.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
-const N = arg('prefixes', 100_000);
-const ROUNDS = arg('rounds', 2);
+const N = intArg('prefixes', 100_000);
+const ROUNDS = intArg('rounds', 2);
 /** The replay feeder runs as a child of the benchmark, on the parent's addresses. */
 const REPLAY_CHILD = process.argv.includes('--replay-feeder');
-const net = REPLAY_CHILD ? arg('net', 1) : 1 + (process.pid % 200);
+const net = REPLAY_CHILD ? intArg('net', 1) : 1 + (process.pid % 200);
 const FEEDER = `127.${net}.0.1`;
 const OURS = `127.${net}.0.2`;
 const RECEIVER = `127.${net}.0.3`;
@@ -180,18 +172,8 @@ async function replayFeeder(host: string, port: number): Promise<void> {
   process.stdout.write(`replay feeder ready: ${messages.table.length} bytes of UPDATEs\n`);
 }
 
-async function startReplayFeeder(ports: Ports): Promise<ChildProcess> {
-  const { child, stderr } = spawnDaemon([process.execPath, '--import', 'tsx', import.meta.filename, '--replay-feeder', String(ports.replay), '--prefixes', String(N), '--net', String(net)]);
-  child.stdout?.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: string) => {
-      out += d;
-      if (out.includes('ready')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`replay feeder exited: ${stderr()}`)));
-  });
-  return child;
+function startReplayFeeder(ports: Ports): Promise<ChildProcess> {
+  return startReadyChild([process.execPath, '--import', 'tsx', import.meta.filename, '--replay-feeder', String(ports.replay), '--prefixes', String(N), '--net', String(net)], 'replay feeder');
 }
 
 /** gobgpd with the feed pre-loaded (an MRT TABLE_DUMP_V2 this benchmark writes, `gobgp mrt inject global`). */
@@ -240,17 +222,8 @@ interface FeedSummary {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), `tabby-bgp-bench-${process.pid}-`));
-  const daemons: ChildProcess[] = [];
-  let speaker: BgpSpeaker | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await speaker?.close();
-      for (const d of daemons) await stopDaemon(d);
-      await rm(dir, { recursive: true, force: true });
-    })());
-  cleanUpOnInterrupt(cleanup);
+  const run = await BgpBenchRun.start('bgp-bench');
+  const { dir, daemons } = run;
   try {
     const ports: Ports = { feeder: await freePort(FEEDER), ours: await freePort(OURS), receiver: await freePort(RECEIVER), gobgp: await freePort(GOBGP_FEEDER), gobgpApi: await freePort('127.0.0.1'), replay: await freePort(REPLAY_FEEDER) };
     process.stderr.write(`bgp bench: ${N} prefixes, ${ROUNDS} round(s) per receiver and feeder; BIRD feeder ${FEEDER}:${ports.feeder}, GoBGP feeder ${GOBGP_FEEDER}:${ports.gobgp}\n`);
@@ -271,7 +244,7 @@ async function main(): Promise<void> {
     let target: { resolve: () => void; at: number } | undefined;
     const progress = { current: undefined as Progress | undefined };
     const establishedAt = new Map<string, number>();
-    speaker = new BgpSpeaker({
+    const speaker = new BgpSpeaker({
       logger: createLogger({ level: 'warn' }),
       listenHost: OURS,
       connectRetrySeconds: 1,
@@ -299,6 +272,7 @@ async function main(): Promise<void> {
       nodeName: 'bench', enabled: true, routerId: `10.255.${net}.2`, localAddress: OURS, asNumber: LOCAL_AS, listenPort: ports.ours, bindMode: 'NodeIP', meshEnabled: false,
       peers, exports: [], notes: [], routing: { pools: [], nodesByAddress: {}, subnetsByAddress: {} },
     });
+    run.speaker = speaker;
     await speaker.update(config([birdFeederPeer]));
 
     const feeds: Feed[] = [
@@ -433,11 +407,11 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`wrote ${out.jsonPath} and ${out.mdPath}\n`);
   } finally {
-    await cleanup();
+    await run.cleanup();
   }
 }
 
-const entry = REPLAY_CHILD ? replayFeeder(REPLAY_FEEDER, arg('replay-feeder', 179)) : main();
+const entry = REPLAY_CHILD ? replayFeeder(REPLAY_FEEDER, intArg('replay-feeder', 179)) : main();
 entry.catch((err: unknown) => {
   process.stderr.write(`bgp bench failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

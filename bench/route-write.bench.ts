@@ -35,18 +35,13 @@ import { Netlink, type RouteWrite } from '../src/native/netlink.js';
 import type { RouteBatchOp } from '../src/native/netlink-routes.js';
 import { mustRun, NetnsLab, type Netns } from '../test/support/netns.js';
 import { cleanUpOnInterrupt } from './support/interrupt.js';
+import { intArg } from './support/args.js';
 import { Progress } from './support/progress.js';
 import { environment, fmt, markdownTable, writeResults } from './support/results.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} needs a positive integer`);
-  return v;
-}
 
-const N = arg('routes', 100_000);
-const ROUNDS = arg('rounds', 3);
+const N = intArg('routes', 100_000);
+const ROUNDS = intArg('rounds', 3);
 const GATEWAY = '10.255.0.2';
 const PROTO = 84;
 

@@ -62,6 +62,21 @@ export function spawnDaemon(argv: string[], opts: { stdin?: boolean } = {}): { c
   return { child, stderr: () => err };
 }
 
+/** A feeder child (a benchmark file run with its feeder flag): spawnDaemon, resolved once it prints "ready". */
+export async function startReadyChild(argv: string[], what: string): Promise<ChildProcess> {
+  const { child, stderr } = spawnDaemon(argv);
+  child.stdout?.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: string) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`${what} exited: ${stderr()}`)));
+  });
+  return child;
+}
+
 export async function stopDaemon(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
