@@ -9,7 +9,11 @@
  *   3. Secret rotated to a wrong value: node1 resets that session; the ToR's kernel drops the
  *      badly signed SYNs and counts them (TcpExtTCPMD5Failure in the ToR's namespace); no
  *      session. Rotated back: up again.
- * What the ToR and the kernels see decides, not what the agent says of itself.
+ *   4. BGPConfiguration `nodeMeshPassword`: the mesh session stops until its Secret exists,
+ *      then comes back signed on both ends.
+ * What the ToR and the kernels see decides, not what the agent says of itself: that a
+ * session is signed is read from the kernel's socket table (`ss -tie` lists the TCP-MD5
+ * keys of a connection as `md5keys:<peer>/32=...`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
@@ -42,8 +46,19 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab: a BGP password from a Secret, aga
     const [keys, values] = lines.map((l) => l.trim().split(/\s+/));
     return Number(values?.[keys?.indexOf('TCPMD5Failure') ?? -1] ?? NaN);
   };
-  const secret = async (value: string): Promise<void> => {
-    await mustLab(name, ['secret', 'bgp-passwords', 'tor', value]);
+  const secret = async (value: string, key = 'tor'): Promise<void> => {
+    await mustLab(name, ['secret', 'bgp-passwords', key, value]);
+  };
+  const netnsOf = (node: string): string => state.nodes.find((n) => n.name === node)!.netns;
+  const addressOf = (node: string): string => state.nodes.find((n) => n.name === node)!.address.split('/')[0]!;
+  /** The TCP-MD5 key peers of node's established connections with `peer` (ss prints each socket's details on the line after it). */
+  const md5KeysTo = (node: string, peer: string): string[] => {
+    const lines = run(['ip', 'netns', 'exec', netnsOf(node), 'ss', '-tnie', 'state', 'established']).stdout.split('\n');
+    return lines.flatMap((l, i) => (l.includes(` ${peer}:`) ? [/md5keys:(\S+?)=/.exec(lines[i + 1] ?? '')?.[1] ?? 'unsigned'] : []));
+  };
+  const meshPeer = async (node: string, peer: string): Promise<BgpStatus['peers'][number] | undefined> => {
+    const r = await mustLab(name, ['node-status', node, '-o', 'json']);
+    return (JSON.parse(r.stdout) as BgpStatus).peers.find((p) => p.peerAddress === addressOf(peer));
   };
 
   beforeAll(async () => {
@@ -84,6 +99,8 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab: a BGP password from a Secret, aga
     const node1 = state.nodes.find((n) => n.name === 'node1')!;
     await until('the ToR network in node1\'s kernel', () => routesIn(node1.netns).some((l) => l.startsWith(`${TOR_DEFAULT_ANNOUNCE} via ${tor}`)), 30_000, () => routesIn(node1.netns).join('\n'));
     expect(await torPeer()).toMatchObject({ state: 'up', info: 'Established' });
+    expect(md5KeysTo('node1', tor)).toEqual([`${tor}/32`]);
+    expect(md5KeysTo('node1', addressOf('node2'))).toEqual(['unsigned']); // the mesh has no password (yet)
   }, 180_000);
 
   it('a rotated wrong password resets the session and the ToR\'s kernel drops it; the right one brings it back', async () => {
@@ -96,5 +113,22 @@ describe.skipIf(!isRoot)(needsRoot('tabby lab: a BGP password from a Secret, aga
     await secret(PASSWORD);
     await until('the ToR session up again', torEstablished, 60_000, () => birdc('show', 'protocols', 'all', 'node1'));
     await until('node1 reports it up', async () => (await torPeer())?.state === 'up', 30_000);
+  }, 180_000);
+
+  it('nodeMeshPassword: the mesh stops until its Secret exists, then comes back signed on both ends', async () => {
+    const config = { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeMeshPassword: { secretKeyRef: { name: 'bgp-passwords', key: 'mesh' } } } };
+    const r = await lab(name, ['ctl', '--', 'apply', '-f', '-'], { stdin: toYaml(config) });
+    expect(r.code, r.stderr).toBe(0);
+    for (const [node, peer] of [['node1', 'node2'], ['node2', 'node1']] as const) {
+      await until(`${node} to hold its mesh peer`, async () => (await meshPeer(node, peer))?.info === 'Idle Password unavailable: secret "bgp-passwords" key "mesh" not found', 60_000);
+    }
+    expect(md5KeysTo('node1', addressOf('node2'))).toEqual([]);
+    await secret('mesh md5 pass', 'mesh');
+    for (const [node, peer] of [['node1', 'node2'], ['node2', 'node1']] as const) {
+      await until(`${node}'s mesh session up`, async () => (await meshPeer(node, peer))?.state === 'up', 60_000);
+    }
+    expect(md5KeysTo('node1', addressOf('node2'))).toEqual([`${addressOf('node2')}/32`]);
+    expect(md5KeysTo('node2', addressOf('node1'))).toEqual([`${addressOf('node1')}/32`]);
+    expect(await torPeer()).toMatchObject({ state: 'up' }); // the ToR's session was not touched
   }, 180_000);
 });
