@@ -18,7 +18,6 @@
  * RibChanges.out -> session.sendRoutes, and RibChanges.best -> route messages (onRoutes).
  * Clock, sockets and sessions are injected so units run without the network.
  */
-import { createHash } from 'node:crypto';
 import { BgpListener } from '../session/listener.js';
 import { BgpSession, type BgpSessionEvents, type BgpSessionOptions } from '../session/session.js';
 import { tcpConnector, type Connector } from '../session/socket.js';
@@ -32,7 +31,8 @@ import { createLogger, type Logger } from '../../log/logger.js';
 import type { LogSeverity, PeerConfig, RoutingContext, SpeakerConfig } from './config.js';
 import { PeerStatusTracker, type PeerStatus } from './peer-status.js';
 import { RouteClassifier, type BgpRouteMessage, type BgpRouteUpdate } from './route-classifier.js';
-import type { SecretKeyRef, SecretStore } from './secrets.js';
+import { NO_PASSWORD, PeerPasswords, listenerKeys, passwordDigest, type PasswordState, type RunningPassword } from './peer-passwords.js';
+import type { SecretStore } from './secrets.js';
 
 /** What the speaker needs of a session (BgpSession, or a fake in unit tests). */
 export interface SpeakerSession {
@@ -105,7 +105,7 @@ interface PeerEntry {
   /** From the OPENs: whether AS4_PATH must be merged (2-octet peers). */
   fourOctetAs: boolean;
   /** The password the session signs with, and the Secret key it came from. */
-  password?: { value: string; ref: SecretKeyRef };
+  password?: RunningPassword;
 }
 
 /** How often a listener that could not bind tries again. */
@@ -113,9 +113,6 @@ const LISTEN_RETRY_MS = 10_000;
 
 /** How often passwords are read again (a rotated Secret takes effect within this). */
 export const SECRET_RECHECK_MS = 10_000;
-
-/** A peer's password as read for this pass: absent, a value, or why it cannot be used. */
-type PasswordState = { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'unavailable'; reason: string; detail: string };
 
 /** A configured peer that gets no session (its password cannot be read), listed in the status. */
 interface HeldPeer {
@@ -133,6 +130,7 @@ export class BgpSpeaker {
   readonly #log: Logger;
   readonly #peers = new Map<string, PeerEntry>();
   readonly #held = new Map<string, HeldPeer>();
+  readonly #passwords: PeerPasswords;
   readonly #exports = new Set<string>();
   /**
    * How many learned routes the dataplane holds. Which ones is not kept here: it is the
@@ -169,6 +167,11 @@ export class BgpSpeaker {
     this.#clock = opts.clock ?? systemClock;
     this.#now = opts.now ?? Date.now;
     this.#log = (opts.logger ?? createLogger({ component: 'bgp' })).child({ component: 'bgp' });
+    this.#passwords = new PeerPasswords({
+      secrets: opts.secrets,
+      canSign: opts.tcpMd5 !== undefined,
+      warn: (key, message, peer) => this.#warnOnce(key, { op: 'bgp-password', peer }, message),
+    });
   }
 
   /** Applies a configuration; calls are serialised, each resolves once it has been applied. */
@@ -246,7 +249,7 @@ export class BgpSpeaker {
     this.#config = next;
     this.#setRouting(next.routing);
 
-    const passwords = await this.#readPasswords(next.peers);
+    const passwords = await this.#passwords.read(next.peers, (id) => this.#peers.get(id)?.password);
     const wanted = new Map(next.peers.map((p) => [p.id, p]));
     for (const [id, entry] of [...this.#peers]) {
       const want = wanted.get(id);
@@ -260,11 +263,7 @@ export class BgpSpeaker {
       if (!wanted.has(id) || pw?.kind !== 'unavailable' || pw.reason !== held.reason) this.#held.delete(id);
     }
     // Keys go on the listener before a session exists to accept the peer's connections.
-    this.#listenerKeys = new Map();
-    for (const p of next.peers) {
-      const pw = passwords.get(p.id);
-      if (pw?.kind === 'value' && !this.#listenerKeys.has(p.address)) this.#listenerKeys.set(p.address, pw.value);
-    }
+    this.#listenerKeys = listenerKeys(next.peers, passwords);
     for (const f of this.#listener?.setPasswords(this.#listenerKeys) ?? []) {
       this.#log.error({ op: 'bgp-password', peer: f.peer }, `cannot require TCP-MD5 from ${f.peer} on the listener (its connections to us are refused): ${f.error.message}`);
     }
@@ -425,45 +424,10 @@ export class BgpSpeaker {
     this.#log.warn({ op: 'bgp-password', peer: cfg.id }, `not peering with ${cfg.id} until its password can be read: ${detail}`);
   }
 
-  /** Every peer's password for this pass; a Secret key shared by many peers (the mesh's) is read once. */
-  async #readPasswords(peers: readonly PeerConfig[]): Promise<Map<string, PasswordState>> {
-    const byRef = new Map<string, Promise<PasswordState>>();
-    const out = new Map<string, PasswordState>();
-    for (const p of peers) {
-      const ref = p.password;
-      if (!ref) {
-        out.set(p.id, NO_PASSWORD);
-        continue;
-      }
-      const k = JSON.stringify([ref.name, ref.key, ref.optional === true]);
-      if (!byRef.has(k)) byRef.set(k, this.#readPassword(ref));
-      let pw = await byRef.get(k)!;
-      // A running session keeps the last password read from the same Secret key while the
-      // key cannot be read (a Secret being replaced, a file rewritten): no flap for that.
-      const running = this.#peers.get(p.id)?.password;
-      if (pw.kind === 'unavailable' && running && sameRef(running.ref, ref)) {
-        this.#warnOnce(`${p.id}: ${pw.detail}`, { op: 'bgp-password', peer: p.id }, `${p.id}: password unavailable: ${pw.detail}; the session goes on with the password read before`);
-        pw = { kind: 'value', value: running.value };
-      }
-      out.set(p.id, pw);
-    }
-    return out;
-  }
-
   #warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
     if (this.#warned.has(key)) return;
     this.#warned.add(key);
     this.#log.warn(fields, message);
-  }
-
-  async #readPassword(ref: SecretKeyRef): Promise<PasswordState> {
-    const unavailable = (reason: string, detail = reason): PasswordState => ({ kind: 'unavailable', reason: `Password unavailable: ${reason}`, detail });
-    if (!this.#opts.tcpMd5) return unavailable('this speaker runs without TCP-MD5 support');
-    if (!this.#opts.secrets) return unavailable('this speaker has no place to read Secrets from');
-    const r = await this.#opts.secrets.read(ref);
-    if (r.found) return { kind: 'value', value: r.value };
-    if (r.missing && ref.optional) return NO_PASSWORD;
-    return unavailable(r.reason, r.detail);
   }
 
   /** While a peer has a password, reads the Secrets again every so often (through the update queue, with the newest configuration). */
@@ -566,16 +530,9 @@ export class BgpSpeaker {
   }
 }
 
-const NO_PASSWORD: PasswordState = { kind: 'none' };
-
-function sameRef(a: SecretKeyRef, b: SecretKeyRef): boolean {
-  return a.name === b.name && a.key === b.key;
-}
-
-/** What a session is built from; a change resets it. The password enters as a digest (this key is no place for it). */
+/** What a session is built from; a change resets it. */
 function sessionKey(p: PeerConfig, pw: PasswordState): string {
-  const password = pw.kind === 'value' ? createHash('sha256').update(pw.value).digest('hex') : '';
-  return JSON.stringify([p.address, p.port, p.asNumber, p.passive, p.holdTime, p.restartTime, p.routeReflectorClient, password]);
+  return JSON.stringify([p.address, p.port, p.asNumber, p.passive, p.holdTime, p.restartTime, p.routeReflectorClient, passwordDigest(pw)]);
 }
 
 /** The next hop the dataplane gets for a best path: learned IPv4 paths only (like the dataplane), never our own. */
