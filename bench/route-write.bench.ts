@@ -160,7 +160,11 @@ async function main(): Promise<void> {
   writeFileSync(files.add, lines('replace', ` via ${GATEWAY} proto ${PROTO}`));
   writeFileSync(files.del, lines('del', ` proto ${PROTO}`));
   const lab = new NetnsLab();
-  cleanUpOnInterrupt(() => lab.cleanup());
+  const cleanup = (): void => {
+    lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanUpOnInterrupt(cleanup);
   const samples: Sample[] = [];
   const nl = new Netlink();
   try {
@@ -169,8 +173,7 @@ async function main(): Promise<void> {
       for (const c of order) samples.push(await oneRound(lab, c, round, files, nl));
     }
   } finally {
-    lab.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 
   const best = (c: Contender, key: 'writeS' | 'deleteS') => Math.min(...samples.filter((s) => s.contender === c).map((s) => s[key]));
