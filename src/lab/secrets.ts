@@ -6,7 +6,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { secretRefProblem } from '../bgp/speaker/secrets.js';
+import { passwordText, secretRefProblem } from '../bgp/speaker/secrets.js';
 import { TCP_MD5_MAX_KEY_BYTES } from '../native/tcp-md5.js';
 import { LabError } from './errors.js';
 import type { LabNames } from './names.js';
@@ -15,7 +15,7 @@ import type { LabNames } from './names.js';
 export async function writeLabSecret(names: LabNames, ref: { name: string; key: string }, value: string): Promise<string> {
   const problem = secretRefProblem(ref);
   if (problem) throw new LabError('LAB_USAGE', `secret ${JSON.stringify(ref.name)} key ${JSON.stringify(ref.key)}: ${problem}`);
-  const password = value.replace(/\r?\n$/, '');
+  const password = passwordText(value);
   if (password.length === 0) throw new LabError('LAB_USAGE', 'the password is empty; give one (as an argument or on stdin)');
   if (Buffer.byteLength(password) > TCP_MD5_MAX_KEY_BYTES) {
     throw new LabError('LAB_USAGE', `the password is ${Buffer.byteLength(password)} bytes; TCP-MD5 allows at most ${TCP_MD5_MAX_KEY_BYTES}`);

@@ -38,6 +38,11 @@ export interface SecretStore {
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
+/** A Secret file's text as a password: one trailing newline (what `echo` adds) is not part of it. */
+export function passwordText(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
 /** Why a Secret name or key cannot name a file under the secrets directory, or undefined when it can. */
 export function secretRefProblem(ref: Pick<SecretKeyRef, 'name' | 'key'>): string | undefined {
   if (!SECRET_NAME.test(ref.name) || ref.name.includes('..')) return 'not a valid Secret name (lower-case letters, digits, \'-\' and \'.\')';
@@ -68,7 +73,7 @@ export class SecretFiles implements SecretStore {
       }
       return fail(false, `cannot be read (${code ?? 'error'})`, `cannot be read: ${(err as Error).message}`);
     }
-    const value = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+    const value = passwordText(text);
     if (value.length === 0) return fail(false, 'is empty', `is empty: ${path}`);
     const bytes = Buffer.byteLength(value);
     if (bytes > TCP_MD5_MAX_KEY_BYTES) {

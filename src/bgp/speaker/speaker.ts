@@ -57,8 +57,6 @@ export interface BgpSpeakerOptions {
   tcpMd5?: TcpMd5;
   /** Where passwords are read (BGPPeer `password`, BGPConfiguration `nodeMeshPassword`). */
   secrets?: SecretStore;
-  /** How often passwords are read again while a peer has one (default SECRET_RECHECK_MS). */
-  secretRecheckMs?: number;
   logger?: Logger;
   /** Learned routes for the dataplane, in the order they changed. */
   onRoutes?: (msgs: BgpRouteMessage[]) => void;
@@ -435,7 +433,7 @@ export class BgpSpeaker {
     this.#secretRecheck?.();
     this.#secretRecheck = undefined;
     if (this.#closed || !c.peers.some((p) => p.password)) return;
-    this.#secretRecheck = this.#clock.setTimer(this.#opts.secretRecheckMs ?? SECRET_RECHECK_MS, () => {
+    this.#secretRecheck = this.#clock.setTimer(SECRET_RECHECK_MS, () => {
       this.#secretRecheck = undefined;
       const run = this.#queue.then(() => (this.#closed || !this.#config ? undefined : this.#reconcile(this.#config)));
       this.#queue = run.catch((err: unknown) => this.#log.error({ op: 'bgp-update', err }, `re-reading BGP passwords failed: ${(err as Error).message}`));
